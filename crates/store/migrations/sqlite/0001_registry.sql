@@ -1,0 +1,140 @@
+-- The registry (人地事物), users and the access audit log.
+-- Paths: `ancestry` lists the ids of a region's ancestors as '/1/5/27/' ('/' for a root);
+-- other tables keep `region_path`, their region's ancestry plus its own id, so a jurisdiction is
+-- one range scan on an index.
+
+CREATE TABLE regions (
+    id INTEGER PRIMARY KEY,
+    code TEXT NOT NULL UNIQUE,
+    level TEXT NOT NULL,
+    name TEXT NOT NULL,
+    parent_id INTEGER REFERENCES regions(id),
+    ancestry TEXT NOT NULL,
+    geometry TEXT,
+    lon REAL,
+    lat REAL,
+    attributes TEXT NOT NULL DEFAULT '{}',
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX regions_parent ON regions(parent_id);
+CREATE INDEX regions_ancestry ON regions(ancestry);
+CREATE INDEX regions_level ON regions(level);
+
+CREATE VIRTUAL TABLE regions_rtree USING rtree(id, min_lon, max_lon, min_lat, max_lat);
+CREATE TRIGGER regions_rtree_insert AFTER INSERT ON regions WHEN new.lon IS NOT NULL BEGIN
+    INSERT INTO regions_rtree VALUES (new.id, new.lon, new.lon, new.lat, new.lat);
+END;
+CREATE TRIGGER regions_rtree_update AFTER UPDATE OF lon, lat ON regions BEGIN
+    DELETE FROM regions_rtree WHERE id = old.id;
+    INSERT INTO regions_rtree SELECT new.id, new.lon, new.lon, new.lat, new.lat WHERE new.lon IS NOT NULL;
+END;
+CREATE TRIGGER regions_rtree_delete AFTER DELETE ON regions BEGIN
+    DELETE FROM regions_rtree WHERE id = old.id;
+END;
+
+CREATE TABLE organisations (
+    id INTEGER PRIMARY KEY,
+    code TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    region_id INTEGER NOT NULL REFERENCES regions(id),
+    region_path TEXT NOT NULL,
+    parent_id INTEGER REFERENCES organisations(id),
+    phone TEXT,
+    attributes TEXT NOT NULL DEFAULT '{}',
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX organisations_region_path ON organisations(region_path);
+
+CREATE TABLE residents (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    id_number TEXT UNIQUE,
+    phone TEXT,
+    gender TEXT,
+    birth_date TEXT,
+    residence_kind TEXT NOT NULL,
+    care_tags TEXT NOT NULL DEFAULT '',
+    home_id INTEGER NOT NULL REFERENCES regions(id),
+    home_relation TEXT NOT NULL,
+    region_path TEXT NOT NULL,
+    attributes TEXT NOT NULL DEFAULT '{}',
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX residents_region_path ON residents(region_path);
+
+-- Further dwellings a resident is tied to, beyond the home on the resident's own row.
+CREATE TABLE resident_dwellings (
+    resident_id INTEGER NOT NULL REFERENCES residents(id) ON DELETE CASCADE,
+    region_id INTEGER NOT NULL REFERENCES regions(id),
+    relation TEXT NOT NULL,
+    PRIMARY KEY (resident_id, region_id)
+);
+CREATE INDEX resident_dwellings_region ON resident_dwellings(region_id);
+
+CREATE TABLE devices (
+    id INTEGER PRIMARY KEY,
+    code TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    region_id INTEGER NOT NULL REFERENCES regions(id),
+    region_path TEXT NOT NULL,
+    lon REAL,
+    lat REAL,
+    owner_org_id INTEGER REFERENCES organisations(id),
+    status TEXT NOT NULL,
+    last_seen_at INTEGER,
+    attributes TEXT NOT NULL DEFAULT '{}',
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX devices_region_path ON devices(region_path);
+CREATE INDEX devices_kind ON devices(kind);
+
+CREATE VIRTUAL TABLE devices_rtree USING rtree(id, min_lon, max_lon, min_lat, max_lat);
+CREATE TRIGGER devices_rtree_insert AFTER INSERT ON devices WHEN new.lon IS NOT NULL BEGIN
+    INSERT INTO devices_rtree VALUES (new.id, new.lon, new.lon, new.lat, new.lat);
+END;
+CREATE TRIGGER devices_rtree_update AFTER UPDATE OF lon, lat ON devices BEGIN
+    DELETE FROM devices_rtree WHERE id = old.id;
+    INSERT INTO devices_rtree SELECT new.id, new.lon, new.lon, new.lat, new.lat WHERE new.lon IS NOT NULL;
+END;
+CREATE TRIGGER devices_rtree_delete AFTER DELETE ON devices BEGIN
+    DELETE FROM devices_rtree WHERE id = old.id;
+END;
+
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL,
+    region_id INTEGER REFERENCES regions(id),
+    org_id INTEGER REFERENCES organisations(id),
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE tokens (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    revoked_at INTEGER
+);
+CREATE INDEX tokens_user ON tokens(user_id);
+
+CREATE TABLE access_audit (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    username TEXT NOT NULL,
+    role TEXT NOT NULL,
+    record_kind TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    request_id TEXT
+);
+CREATE INDEX access_audit_user ON access_audit(user_id, id);
+CREATE INDEX access_audit_record ON access_audit(record_kind, record_id, id);

@@ -1,0 +1,260 @@
+//! The SQL implementation of [`Store`](crate::Store), shared by SQLite and PostgreSQL.
+mod devices;
+mod dialect;
+mod import;
+mod organisations;
+mod query;
+mod regions;
+mod residents;
+mod store_impl;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use dialect::Dialect;
+pub(crate) use query::{Arg, Sql};
+
+use crate::error::StoreError;
+use crate::model::{Jurisdiction, Page, PageRequest, ScopeRoot};
+use crate::Result;
+
+/// A [`Store`](crate::Store) on SQLite or PostgreSQL.
+///
+/// SQLite allows one writer at a time, so writes go through a pool of one connection and never
+/// meet `SQLITE_BUSY` from each other; reads use a wider pool. On PostgreSQL both are one pool.
+pub struct SqlStore {
+    pub(crate) reader: AnyPool,
+    pub(crate) writer: AnyPool,
+    pub(crate) dialect: Dialect,
+}
+
+impl SqlStore {
+    /// Opens (creating if needed) the SQLite database at `path`, in WAL mode, and migrates it.
+    pub async fn open_sqlite(path: &std::path::Path) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = |max: u32| {
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;").await?;
+                        Ok(())
+                    })
+                })
+        };
+        let writer = pool(1).connect_with(options.clone()).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        let reader = pool(4).connect_with(options).await?;
+        Ok(SqlStore {
+            reader,
+            writer,
+            dialect: Dialect::Sqlite,
+        })
+    }
+
+    /// Connects to PostgreSQL at `url` and migrates. With `schema`, everything lives in that
+    /// schema (created if missing), which lets tests and several deployments share one database.
+    pub async fn connect_postgres(
+        url: &str,
+        schema: Option<&str>,
+        max_connections: u32,
+    ) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let options = AnyConnectOptions::from_str(url)?;
+        if let Some(schema) = schema {
+            if !schema
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                return Err(StoreError::invalid(
+                    "schema",
+                    "must be letters, digits and '_'",
+                ));
+            }
+            let setup = AnyPoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await?;
+            setup
+                .execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
+                .await?;
+            setup.close().await;
+        }
+        let search_path = schema.map(|s| format!("SET search_path TO {s}"));
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections.max(2))
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                let search_path = search_path.clone();
+                Box::pin(async move {
+                    if let Some(sql) = search_path {
+                        conn.execute(sql.as_str()).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(SqlStore {
+            reader: pool.clone(),
+            writer: pool,
+            dialect: Dialect::Postgres,
+        })
+    }
+
+    /// Opens whichever backend the URL names: `sqlite://PATH` (or a bare path) or `postgres://…`.
+    pub async fn open(url: &str) -> Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::connect_postgres(url, None, 16).await
+        } else {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url);
+            let path = path.split('?').next().unwrap_or(path);
+            Self::open_sqlite(std::path::Path::new(path)).await
+        }
+    }
+
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+
+    pub(crate) async fn jurisdiction_of(&self, region_code: Option<&str>) -> Result<Jurisdiction> {
+        let Some(code) = region_code else {
+            return Ok(Jurisdiction::everywhere());
+        };
+        let mut sql = Sql::new("SELECT id, ancestry FROM regions WHERE code = ");
+        sql.arg(code);
+        let row = sql
+            .fetch_optional(&self.reader)
+            .await?
+            .ok_or_else(|| StoreError::not_found("region", code))?;
+        let id: i64 = row_get(&row, "id")?;
+        let ancestry: String = row_get(&row, "ancestry")?;
+        Ok(Jurisdiction {
+            root: Some(ScopeRoot {
+                code: code.to_string(),
+                id,
+                path: format!("{ancestry}{id}/"),
+            }),
+        })
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub(crate) fn row_get<'r, T>(row: &'r sqlx::any::AnyRow, column: &str) -> Result<T>
+where
+    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    use sqlx::Row;
+    Ok(row.try_get(column)?)
+}
+
+pub(crate) fn parse_json_object(raw: &str) -> Result<linli_domain::Attributes> {
+    serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(format!("attributes: {e}")))
+}
+
+/// Cuts a fetched `limit + 1` rows to a page, with a cursor when more remain.
+pub(crate) fn into_page<T>(mut items: Vec<(i64, T)>, page: &PageRequest) -> Page<T> {
+    let more = items.len() > page.limit as usize;
+    items.truncate(page.limit as usize);
+    let next_cursor = if more {
+        items.last().map(|(id, _)| id.to_string())
+    } else {
+        None
+    };
+    Page {
+        items: items.into_iter().map(|(_, item)| item).collect(),
+        next_cursor,
+    }
+}
+
+/// Escapes a user's search text for `LIKE … ESCAPE '\'` and wraps it for a substring match.
+pub(crate) fn like_pattern(q: &str) -> String {
+    let mut out = String::with_capacity(q.len() + 2);
+    out.push('%');
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// Adds the bounding-box and radius filters on a table with `lon`/`lat` columns.
+/// The radius test is equirectangular (error under 0.5 % up to 100 km), which keeps it plain
+/// arithmetic that both backends evaluate without math extensions.
+pub(crate) fn push_spatial(
+    sql: &mut Sql,
+    dialect: Dialect,
+    table: &str,
+    alias: &str,
+    filter: &crate::model::SpatialFilter,
+) {
+    if let Some(bbox) = &filter.bbox {
+        dialect.push_in_bbox(sql, table, alias, bbox);
+    }
+    if let Some(near) = &filter.near {
+        dialect.push_in_bbox(
+            sql,
+            table,
+            alias,
+            &linli_domain::BBox::around(near.center, near.radius_m),
+        );
+        let lon_scale = near.center.lat.to_radians().cos();
+        let radius_deg = near.radius_m / METRES_PER_DEGREE;
+        sql.push(&format!(" AND (({alias}.lon - "))
+            .arg(near.center.lon)
+            .push(") * ")
+            .arg(lon_scale);
+        sql.push(&format!(") * (({alias}.lon - "))
+            .arg(near.center.lon)
+            .push(") * ")
+            .arg(lon_scale);
+        sql.push(&format!(") + ({alias}.lat - "))
+            .arg(near.center.lat)
+            .push(&format!(") * ({alias}.lat - "))
+            .arg(near.center.lat);
+        sql.push(") <= ").arg(radius_deg * radius_deg);
+    }
+}
+
+/// Metres per degree of latitude on the mean-radius sphere.
+const METRES_PER_DEGREE: f64 = 111_195.08;
+
+/// Adds `AND <column> >= lo AND <column> < hi` for a jurisdiction or a `within` node.
+pub(crate) fn push_path_range(sql: &mut Sql, column: &str, range: Option<(String, String)>) {
+    if let Some((lo, hi)) = range {
+        sql.push(&format!(" AND {column} >= "))
+            .arg(lo)
+            .push(&format!(" AND {column} < "))
+            .arg(hi);
+    }
+}
+
+/// Adds the keyset condition and order/limit (one extra row to know whether more remain).
+pub(crate) fn push_page(sql: &mut Sql, id_column: &str, page: &PageRequest) {
+    if let Some(after) = page.after {
+        sql.push(&format!(" AND {id_column} > ")).arg(after);
+    }
+    sql.push(&format!(" ORDER BY {id_column} LIMIT "))
+        .arg(i64::from(page.limit) + 1);
+}

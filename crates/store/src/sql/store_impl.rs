@@ -1,0 +1,240 @@
+//! Binds the [`Store`] trait to the per-resource methods of [`SqlStore`].
+use async_trait::async_trait;
+use linli_domain::region::{NewRegion, RegionPatch};
+use linli_domain::{
+    Device, DwellingRelation, NewDevice, NewOrganisation, NewResident, Organisation, Region,
+    Resident, User,
+};
+
+use super::{push_path_range, row_get, Sql, SqlStore};
+use crate::model::*;
+use crate::{Result, Store};
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> Result<()> {
+        Sql::new("SELECT 1 AS one")
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        self.dialect.name()
+    }
+
+    async fn jurisdiction(&self, region_code: Option<&str>) -> Result<Jurisdiction> {
+        self.jurisdiction_of(region_code).await
+    }
+
+    async fn create_region(&self, scope: &Jurisdiction, new: &NewRegion) -> Result<Region> {
+        self.create_region_impl(scope, new).await
+    }
+    async fn get_region(&self, scope: &Jurisdiction, code: &str) -> Result<Region> {
+        self.get_region_impl(scope, code).await
+    }
+    async fn update_region(
+        &self,
+        scope: &Jurisdiction,
+        code: &str,
+        patch: &RegionPatch,
+    ) -> Result<Region> {
+        self.update_region_impl(scope, code, patch).await
+    }
+    async fn delete_region(&self, scope: &Jurisdiction, code: &str) -> Result<()> {
+        self.delete_region_impl(scope, code).await
+    }
+    async fn list_regions(
+        &self,
+        scope: &Jurisdiction,
+        filter: &RegionFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Region>> {
+        self.list_regions_impl(scope, filter, page).await
+    }
+    async fn region_ancestors(&self, scope: &Jurisdiction, code: &str) -> Result<Vec<Region>> {
+        self.region_ancestors_impl(scope, code).await
+    }
+
+    async fn create_resident(&self, scope: &Jurisdiction, new: &NewResident) -> Result<Resident> {
+        self.create_resident_impl(scope, new).await
+    }
+    async fn get_resident(&self, scope: &Jurisdiction, id: i64) -> Result<Resident> {
+        self.get_resident_impl(scope, id).await
+    }
+    async fn update_resident(
+        &self,
+        scope: &Jurisdiction,
+        id: i64,
+        patch: &ResidentPatch,
+    ) -> Result<Resident> {
+        self.update_resident_impl(scope, id, patch).await
+    }
+    async fn delete_resident(&self, scope: &Jurisdiction, id: i64) -> Result<()> {
+        self.delete_resident_impl(scope, id).await
+    }
+    async fn list_residents(
+        &self,
+        scope: &Jurisdiction,
+        filter: &ResidentFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Resident>> {
+        self.list_residents_impl(scope, filter, page).await
+    }
+    async fn link_dwelling(
+        &self,
+        scope: &Jurisdiction,
+        id: i64,
+        dwelling_code: &str,
+        relation: DwellingRelation,
+    ) -> Result<Resident> {
+        self.link_dwelling_impl(scope, id, dwelling_code, relation)
+            .await
+    }
+    async fn unlink_dwelling(
+        &self,
+        scope: &Jurisdiction,
+        id: i64,
+        dwelling_code: &str,
+    ) -> Result<Resident> {
+        self.unlink_dwelling_impl(scope, id, dwelling_code).await
+    }
+
+    async fn create_organisation(
+        &self,
+        scope: &Jurisdiction,
+        new: &NewOrganisation,
+    ) -> Result<Organisation> {
+        self.create_organisation_impl(scope, new).await
+    }
+    async fn get_organisation(&self, scope: &Jurisdiction, code: &str) -> Result<Organisation> {
+        self.get_organisation_impl(scope, code).await
+    }
+    async fn update_organisation(
+        &self,
+        scope: &Jurisdiction,
+        code: &str,
+        patch: &OrganisationPatch,
+    ) -> Result<Organisation> {
+        self.update_organisation_impl(scope, code, patch).await
+    }
+    async fn delete_organisation(&self, scope: &Jurisdiction, code: &str) -> Result<()> {
+        self.delete_organisation_impl(scope, code).await
+    }
+    async fn list_organisations(
+        &self,
+        scope: &Jurisdiction,
+        filter: &OrganisationFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Organisation>> {
+        self.list_organisations_impl(scope, filter, page).await
+    }
+
+    async fn create_device(&self, scope: &Jurisdiction, new: &NewDevice) -> Result<Device> {
+        self.create_device_impl(scope, new).await
+    }
+    async fn get_device(&self, scope: &Jurisdiction, code: &str) -> Result<Device> {
+        self.get_device_impl(scope, code).await
+    }
+    async fn update_device(
+        &self,
+        scope: &Jurisdiction,
+        code: &str,
+        patch: &DevicePatch,
+    ) -> Result<Device> {
+        self.update_device_impl(scope, code, patch).await
+    }
+    async fn delete_device(&self, scope: &Jurisdiction, code: &str) -> Result<()> {
+        self.delete_device_impl(scope, code).await
+    }
+    async fn list_devices(
+        &self,
+        scope: &Jurisdiction,
+        filter: &DeviceFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Device>> {
+        self.list_devices_impl(scope, filter, page).await
+    }
+
+    async fn import(&self, scope: &Jurisdiction, batch: &ImportBatch) -> Result<ImportSummary> {
+        self.import_impl(scope, batch).await
+    }
+
+    async fn create_user(&self, new: &NewUser) -> Result<User> {
+        self.create_user_impl(new).await
+    }
+    async fn get_user(&self, id: i64) -> Result<User> {
+        self.get_user_impl(id).await
+    }
+    async fn find_user(&self, username: &str) -> Result<Option<(User, String)>> {
+        self.find_user_impl(username).await
+    }
+    async fn update_user(&self, id: i64, patch: &UserPatch) -> Result<User> {
+        self.update_user_impl(id, patch).await
+    }
+    async fn list_users(&self, scope: &Jurisdiction, page: &PageRequest) -> Result<Page<User>> {
+        self.list_users_impl(scope, page).await
+    }
+
+    async fn insert_token(&self, token: &NewToken) -> Result<()> {
+        self.insert_token_impl(token).await
+    }
+    async fn token_user(&self, token_hash: &str, now_ms: i64) -> Result<Option<(User, TokenKind)>> {
+        self.token_user_impl(token_hash, now_ms).await
+    }
+    async fn revoke_token(&self, token_hash: &str, now_ms: i64) -> Result<()> {
+        self.revoke_token_impl(token_hash, now_ms).await
+    }
+
+    async fn record_access(&self, entries: &[AccessEntry]) -> Result<()> {
+        self.record_access_impl(entries).await
+    }
+    async fn list_access(
+        &self,
+        filter: &AccessFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AccessEntry>> {
+        self.list_access_impl(filter, page).await
+    }
+
+    async fn counts(&self, scope: &Jurisdiction) -> Result<RegistryCounts> {
+        let mut counts = RegistryCounts::default();
+        let queries: [(&mut i64, &str, &str); 5] = [
+            (
+                &mut counts.regions,
+                "SELECT COUNT(*) AS n FROM regions r WHERE 1 = 1",
+                "r.ancestry",
+            ),
+            (
+                &mut counts.dwellings,
+                "SELECT COUNT(*) AS n FROM regions r WHERE r.level = 'dwelling'",
+                "r.ancestry",
+            ),
+            (
+                &mut counts.residents,
+                "SELECT COUNT(*) AS n FROM residents s WHERE 1 = 1",
+                "s.region_path",
+            ),
+            (
+                &mut counts.organisations,
+                "SELECT COUNT(*) AS n FROM organisations o WHERE 1 = 1",
+                "o.region_path",
+            ),
+            (
+                &mut counts.devices,
+                "SELECT COUNT(*) AS n FROM devices d WHERE 1 = 1",
+                "d.region_path",
+            ),
+        ];
+        for (slot, query, column) in queries {
+            let mut sql = Sql::new(query);
+            push_path_range(&mut sql, column, scope.path_range());
+            let row = sql.fetch_optional(&self.reader).await?;
+            *slot = row
+                .map(|r| row_get::<i64>(&r, "n"))
+                .transpose()?
+                .unwrap_or(0);
+        }
+        Ok(counts)
+    }
+}

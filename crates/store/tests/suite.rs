@@ -1,0 +1,852 @@
+//! The one store test suite, run against SQLite (always) and PostgreSQL (when
+//! `LINLI_TEST_DATABASE_URL` is set; otherwise each PostgreSQL test says it skipped).
+use linli_domain::device::DeviceInput;
+use linli_domain::organisation::OrganisationInput;
+use linli_domain::person::ResidentInput;
+use linli_domain::region::{RegionInput, RegionPatch};
+use linli_domain::{
+    BBox, DwellingRelation, Level, NewDevice, NewOrganisation, NewRegion, NewResident, Role,
+};
+use linli_store::*;
+
+mod backends {
+    use super::*;
+
+    pub struct TestStore {
+        pub store: SqlStore,
+        _dir: Option<tempfile::TempDir>,
+    }
+
+    impl std::ops::Deref for TestStore {
+        type Target = SqlStore;
+        fn deref(&self) -> &SqlStore {
+            &self.store
+        }
+    }
+
+    pub async fn sqlite() -> TestStore {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqlStore::open_sqlite(&dir.path().join("linli.db"))
+            .await
+            .unwrap();
+        TestStore {
+            store,
+            _dir: Some(dir),
+        }
+    }
+
+    /// A fresh schema per test in the database named by `LINLI_TEST_DATABASE_URL`.
+    pub async fn postgres() -> Option<TestStore> {
+        let Ok(url) = std::env::var("LINLI_TEST_DATABASE_URL") else {
+            eprintln!("skipped: LINLI_TEST_DATABASE_URL is not set, PostgreSQL not tested");
+            return None;
+        };
+        let schema = format!("linli_test_{}_{}", std::process::id(), rand_suffix());
+        let store = SqlStore::connect_postgres(&url, Some(&schema), 4)
+            .await
+            .expect("connect to LINLI_TEST_DATABASE_URL");
+        Some(TestStore { store, _dir: None })
+    }
+
+    fn rand_suffix() -> u64 {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos() as u64;
+        nanos * 1000 + NEXT.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// Runs each named async test against both backends.
+macro_rules! store_suite {
+    ($($test:ident),+ $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                let store = super::backends::sqlite().await;
+                super::$test(&store.store).await;
+            })+
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                let Some(store) = super::backends::postgres().await else { return };
+                super::$test(&store.store).await;
+            })+
+        }
+    };
+}
+
+store_suite!(
+    hierarchy_builds_and_refuses_bad_parents,
+    moving_a_node_rewrites_paths_and_refuses_cycles,
+    jurisdiction_limits_reads_and_writes,
+    spatial_queries_find_what_lies_inside,
+    pagination_walks_every_record_once,
+    residents_link_dwellings_and_filter,
+    import_is_all_or_nothing_with_every_bad_row,
+    import_places_children_after_parents,
+    organisations_and_devices,
+    users_tokens_and_audit,
+);
+
+fn region(code: &str, level: &str, parent: Option<&str>, lonlat: Option<(f64, f64)>) -> NewRegion {
+    NewRegion::parse(RegionInput {
+        code: Some(code),
+        level: Some(level),
+        name: Some(&format!("名-{code}")),
+        parent_code: parent,
+        lon: lonlat.map(|p| p.0),
+        lat: lonlat.map(|p| p.1),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+fn resident(name: &str, id_number: &str, home: &str) -> NewResident {
+    NewResident::parse(ResidentInput {
+        name: Some(name),
+        id_number: Some(id_number),
+        phone: Some("13812345678"),
+        home_code: Some(home),
+        care_tags: vec!["独居老人"],
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+/// 昌平区 → 回龙观街道 → 两个社区 → 楼栋 → 房屋.
+async fn seed(store: &SqlStore) {
+    let all = Jurisdiction::everywhere();
+    for r in [
+        region("cp", "district", None, Some((116.23, 40.22))),
+        region("hlg", "street", Some("cp"), Some((116.33, 40.07))),
+        region("c1", "community", Some("hlg"), Some((116.32, 40.07))),
+        region("c2", "community", Some("hlg"), Some((116.34, 40.08))),
+        region("b1", "building", Some("c1"), Some((116.321, 40.071))),
+        region("b2", "building", Some("c2"), Some((116.341, 40.081))),
+        region("d1", "dwelling", Some("b1"), None),
+        region("d2", "dwelling", Some("b2"), None),
+    ] {
+        store.create_region(&all, &r).await.unwrap();
+    }
+}
+
+async fn hierarchy_builds_and_refuses_bad_parents(store: &SqlStore) {
+    seed(store).await;
+    let all = Jurisdiction::everywhere();
+    let d1 = store.get_region(&all, "d1").await.unwrap();
+    assert_eq!(d1.parent_code.as_deref(), Some("b1"));
+    // A dwelling without geometry sits where its building is.
+    assert_eq!(d1.position.unwrap().lon, 116.321);
+    let chain: Vec<String> = store
+        .region_ancestors(&all, "d1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.code)
+        .collect();
+    assert_eq!(chain, ["cp", "hlg", "c1", "b1", "d1"]);
+
+    let dup = store
+        .create_region(&all, &region("c1", "community", Some("hlg"), None))
+        .await
+        .unwrap_err();
+    assert!(matches!(dup, StoreError::Conflict(_)), "{dup:?}");
+    let orphan = store
+        .create_region(&all, &region("x", "building", Some("nowhere"), None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&orphan, StoreError::Invalid(i) if i.0[0].field == "parent_code"),
+        "{orphan:?}"
+    );
+    let upside_down = store
+        .create_region(&all, &region("s9", "street", Some("c1"), None))
+        .await
+        .unwrap_err();
+    assert!(matches!(upside_down, StoreError::Invalid(_)));
+
+    let busy = store.delete_region(&all, "b1").await.unwrap_err();
+    assert!(matches!(busy, StoreError::Conflict(_)));
+    store.delete_region(&all, "d1").await.unwrap();
+    assert!(matches!(
+        store.get_region(&all, "d1").await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    let counts = store.counts(&all).await.unwrap();
+    assert_eq!((counts.regions, counts.dwellings), (7, 1));
+}
+
+async fn moving_a_node_rewrites_paths_and_refuses_cycles(store: &SqlStore) {
+    seed(store).await;
+    let all = Jurisdiction::everywhere();
+    store
+        .create_resident(&all, &resident("张三", "110114199003071234", "d1"))
+        .await
+        .unwrap();
+    let cycle = store
+        .update_region(
+            &all,
+            "c1",
+            &RegionPatch {
+                parent_code: Some("b1".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&cycle, StoreError::Invalid(i) if i.0[0].message.contains("cycle")),
+        "{cycle:?}"
+    );
+
+    let moved = store
+        .update_region(
+            &all,
+            "b1",
+            &RegionPatch {
+                parent_code: Some("c2".into()),
+                name: Some("1号楼".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (moved.parent_code.as_deref(), moved.name.as_str()),
+        (Some("c2"), "1号楼")
+    );
+    // The dwelling and its resident moved along: they are now inside c2's subtree.
+    let c2 = store.jurisdiction(Some("c2")).await.unwrap();
+    assert!(store.get_region(&c2, "d1").await.is_ok());
+    let people = store
+        .list_residents(&c2, &ResidentFilter::default(), &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(people.items.len(), 1);
+    let c1 = store.jurisdiction(Some("c1")).await.unwrap();
+    assert!(store
+        .list_residents(&c1, &ResidentFilter::default(), &PageRequest::default())
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+}
+
+async fn jurisdiction_limits_reads_and_writes(store: &SqlStore) {
+    seed(store).await;
+    let c1 = store.jurisdiction(Some("c1")).await.unwrap();
+    assert_eq!(c1.root_code(), Some("c1"));
+    let seen: Vec<String> = store
+        .list_regions(&c1, &RegionFilter::default(), &PageRequest::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|r| r.code)
+        .collect();
+    assert_eq!(seen, ["c1", "b1", "d1"]);
+    assert!(matches!(
+        store.get_region(&c1, "b2").await,
+        Err(StoreError::OutOfScope { .. })
+    ));
+    assert!(matches!(
+        store
+            .create_region(&c1, &region("b9", "building", Some("c2"), None))
+            .await,
+        Err(StoreError::OutOfScope { .. })
+    ));
+    assert!(store
+        .create_region(&c1, &region("b9", "building", Some("c1"), None))
+        .await
+        .is_ok());
+    assert!(matches!(
+        store
+            .create_resident(&c1, &resident("李四", "110114198001011238", "d2"))
+            .await,
+        Err(StoreError::OutOfScope { .. })
+    ));
+    let filter = RegionFilter {
+        within_code: Some("c2".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store
+            .list_regions(&c1, &filter, &PageRequest::default())
+            .await,
+        Err(StoreError::OutOfScope { .. })
+    ));
+    assert!(matches!(
+        store.jurisdiction(Some("nowhere")).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+async fn spatial_queries_find_what_lies_inside(store: &SqlStore) {
+    seed(store).await;
+    let all = Jurisdiction::everywhere();
+    let codes = |page: Page<linli_domain::Region>| {
+        page.items.into_iter().map(|r| r.code).collect::<Vec<_>>()
+    };
+    let bbox = BBox::parse("bbox", "116.315,40.065,116.325,40.075").unwrap();
+    let filter = RegionFilter {
+        spatial: SpatialFilter {
+            bbox: Some(bbox),
+            near: None,
+        },
+        ..Default::default()
+    };
+    assert_eq!(
+        codes(
+            store
+                .list_regions(&all, &filter, &PageRequest::default())
+                .await
+                .unwrap()
+        ),
+        ["c1", "b1", "d1"]
+    );
+    let near = linli_domain::geo::Near::parse("near", "116.321,40.071", 200.0).unwrap();
+    let filter = RegionFilter {
+        level: Some(Level::Dwelling),
+        spatial: SpatialFilter {
+            bbox: None,
+            near: Some(near),
+        },
+        ..Default::default()
+    };
+    assert_eq!(
+        codes(
+            store
+                .list_regions(&all, &filter, &PageRequest::default())
+                .await
+                .unwrap()
+        ),
+        ["d1"]
+    );
+    // b2 is about 2.03 km from b1: inside 2.5 km, outside 1.5 km.
+    for (radius, expected) in [(2500.0, vec!["b1", "b2"]), (1500.0, vec!["b1"])] {
+        let near = linli_domain::geo::Near::parse("near", "116.321,40.071", radius).unwrap();
+        let filter = RegionFilter {
+            level: Some(Level::Building),
+            spatial: SpatialFilter {
+                bbox: None,
+                near: Some(near),
+            },
+            ..Default::default()
+        };
+        assert_eq!(
+            codes(
+                store
+                    .list_regions(&all, &filter, &PageRequest::default())
+                    .await
+                    .unwrap()
+            ),
+            expected
+        );
+    }
+    let filter = RegionFilter {
+        q: Some("c2".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        codes(
+            store
+                .list_regions(&all, &filter, &PageRequest::default())
+                .await
+                .unwrap()
+        ),
+        ["c2"]
+    );
+}
+
+async fn pagination_walks_every_record_once(store: &SqlStore) {
+    seed(store).await;
+    let all = Jurisdiction::everywhere();
+    let mut page = PageRequest::first(3);
+    let mut seen = Vec::new();
+    loop {
+        let got = store
+            .list_regions(&all, &RegionFilter::default(), &page)
+            .await
+            .unwrap();
+        assert!(got.items.len() <= 3);
+        seen.extend(got.items.into_iter().map(|r| r.code));
+        match got.next_cursor {
+            Some(cursor) => page.after = Some(cursor.parse().unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["cp", "hlg", "c1", "c2", "b1", "b2", "d1", "d2"]);
+}
+
+async fn residents_link_dwellings_and_filter(store: &SqlStore) {
+    seed(store).await;
+    let all = Jurisdiction::everywhere();
+    let zhang = store
+        .create_resident(&all, &resident("张三", "110114199003071234", "d1"))
+        .await
+        .unwrap();
+    assert_eq!(zhang.care_tags[0].0, "elderly_alone");
+    assert_eq!(zhang.birth_date.as_deref(), Some("1990-03-07"));
+    let dup = store
+        .create_resident(&all, &resident("张三丰", "110114199003071234", "d2"))
+        .await
+        .unwrap_err();
+    assert!(matches!(dup, StoreError::Conflict(_)));
+    let missing = store
+        .create_resident(&all, &resident("王五", "110114199003071250", "nowhere"))
+        .await
+        .unwrap_err();
+    assert!(matches!(&missing, StoreError::Invalid(i) if i.0[0].field == "dwelling_code"));
+
+    let linked = store
+        .link_dwelling(&all, zhang.id, "d2", DwellingRelation::Owner)
+        .await
+        .unwrap();
+    assert_eq!(linked.dwellings.len(), 2);
+    assert_eq!(linked.dwellings[1].dwelling_code, "d2");
+    let unlinked = store.unlink_dwelling(&all, zhang.id, "d2").await.unwrap();
+    assert_eq!(unlinked.dwellings.len(), 1);
+
+    let tag = linli_domain::CareTag::parse("care_tag", "elderly_alone").unwrap();
+    let by_tag = store
+        .list_residents(
+            &all,
+            &ResidentFilter {
+                care_tag: Some(tag),
+                ..Default::default()
+            },
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_tag.items.len(), 1);
+    let by_name = store
+        .list_residents(
+            &all,
+            &ResidentFilter {
+                q: Some("三".into()),
+                ..Default::default()
+            },
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_name.items.len(), 1);
+    let patched = store
+        .update_resident(
+            &all,
+            zhang.id,
+            &ResidentPatch {
+                phone: Some(Some("13900001111".into())),
+                home_code: Some("d2".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (patched.phone.as_deref(), patched.home_code.as_str()),
+        (Some("13900001111"), "d2")
+    );
+    store.delete_resident(&all, zhang.id).await.unwrap();
+    assert!(matches!(
+        store.get_resident(&all, zhang.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+async fn import_is_all_or_nothing_with_every_bad_row(store: &SqlStore) {
+    seed(store).await;
+    let all = Jurisdiction::everywhere();
+    let batch = ImportBatch::Regions(vec![
+        (2, region("u1", "unit", Some("b1"), None)),
+        (3, region("u2", "unit", Some("missing"), None)),
+        (4, region("u1", "unit", Some("b1"), None)),
+        (5, region("x1", "unit", Some("x2"), None)),
+        (6, region("x2", "unit", Some("x1"), None)),
+        (7, region("b1", "building", Some("c1"), None)),
+        (8, region("s1", "street", Some("b1"), None)),
+    ]);
+    let StoreError::Import(errors) = store.import(&all, &batch).await.unwrap_err() else {
+        panic!("expected row errors")
+    };
+    let rows: Vec<usize> = errors.iter().map(|e| e.row).collect();
+    assert!(
+        rows.contains(&3)
+            && rows.contains(&4)
+            && rows.contains(&5)
+            && rows.contains(&6)
+            && rows.contains(&7)
+            && rows.contains(&8),
+        "{errors:?}"
+    );
+    assert!(!rows.contains(&2));
+    assert!(errors
+        .iter()
+        .any(|e| e.row == 5 && e.message.contains("cycle")));
+    assert!(
+        matches!(
+            store.get_region(&all, "u1").await,
+            Err(StoreError::NotFound { .. })
+        ),
+        "nothing half-written"
+    );
+
+    let people = ImportBatch::Residents(vec![
+        (2, resident("甲", "110114199003071234", "d1")),
+        (3, resident("乙", "110114199003071234", "d1")),
+        (4, resident("丙", "110114199003071242", "zz")),
+    ]);
+    let StoreError::Import(errors) = store.import(&all, &people).await.unwrap_err() else {
+        panic!()
+    };
+    assert_eq!(errors.iter().map(|e| e.row).collect::<Vec<_>>(), [3, 4]);
+    assert_eq!(store.counts(&all).await.unwrap().residents, 0);
+
+    let c1 = store.jurisdiction(Some("c1")).await.unwrap();
+    let outside = ImportBatch::Regions(vec![(2, region("u9", "unit", Some("b2"), None))]);
+    assert!(matches!(
+        store.import(&c1, &outside).await,
+        Err(StoreError::Import(_))
+    ));
+}
+
+async fn import_places_children_after_parents(store: &SqlStore) {
+    seed(store).await;
+    let all = Jurisdiction::everywhere();
+    // Children listed before their parents, all in one file.
+    let mut rows = Vec::new();
+    for i in 0..30 {
+        rows.push((
+            i + 2,
+            region(
+                &format!("d-{i}"),
+                "dwelling",
+                Some(&format!("u-{}", i % 3)),
+                None,
+            ),
+        ));
+    }
+    for u in 0..3 {
+        rows.push((
+            40 + u,
+            region(&format!("u-{u}"), "unit", Some("b-new"), None),
+        ));
+    }
+    rows.push((
+        50,
+        region("b-new", "building", Some("c2"), Some((116.35, 40.09))),
+    ));
+    let summary = store
+        .import(&all, &ImportBatch::Regions(rows))
+        .await
+        .unwrap();
+    assert_eq!(summary.inserted, 34);
+    let c2 = store.jurisdiction(Some("c2")).await.unwrap();
+    let dwellings = store
+        .list_regions(
+            &c2,
+            &RegionFilter {
+                level: Some(Level::Dwelling),
+                ..Default::default()
+            },
+            &PageRequest::first(100),
+        )
+        .await
+        .unwrap();
+    assert_eq!(dwellings.items.len(), 31);
+    assert_eq!(
+        store
+            .get_region(&all, "d-7")
+            .await
+            .unwrap()
+            .position
+            .unwrap()
+            .lon,
+        116.35
+    );
+    let people: Vec<(usize, NewResident)> = (0..30)
+        .map(|i| {
+            (
+                i + 2,
+                resident(
+                    &format!("居民{i}"),
+                    &format!("11011419900307{:04}", i),
+                    &format!("d-{i}"),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(
+        store
+            .import(&all, &ImportBatch::Residents(people))
+            .await
+            .unwrap()
+            .inserted,
+        30
+    );
+    assert_eq!(store.counts(&c2).await.unwrap().residents, 30);
+}
+
+async fn organisations_and_devices(store: &SqlStore) {
+    seed(store).await;
+    let all = Jurisdiction::everywhere();
+    let org = |code: &str, kind: &str, region: &str, parent: Option<&str>| {
+        NewOrganisation::parse(OrganisationInput {
+            code: Some(code),
+            name: Some(code),
+            kind: Some(kind),
+            region_code: Some(region),
+            parent_code: parent,
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    store
+        .create_organisation(&all, &org("dept.urban_mgmt", "department", "cp", None))
+        .await
+        .unwrap();
+    store
+        .create_organisation(&all, &org("pm.c1", "物业", "c1", None))
+        .await
+        .unwrap();
+    let batch = ImportBatch::Organisations(vec![
+        (2, org("pm.c2", "property_company", "c2", Some("pm.c2.hq"))),
+        (3, org("pm.c2.hq", "property_company", "hlg", None)),
+    ]);
+    assert_eq!(store.import(&all, &batch).await.unwrap().inserted, 2);
+    assert_eq!(
+        store
+            .get_organisation(&all, "pm.c2")
+            .await
+            .unwrap()
+            .parent_code
+            .as_deref(),
+        Some("pm.c2.hq")
+    );
+
+    // A community sees its own organisations and those serving the area above it.
+    let c1 = store.jurisdiction(Some("c1")).await.unwrap();
+    let mut visible: Vec<String> = store
+        .list_organisations(&c1, &OrganisationFilter::default(), &PageRequest::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|o| o.code)
+        .collect();
+    visible.sort();
+    assert_eq!(visible, ["dept.urban_mgmt", "pm.c1", "pm.c2.hq"]);
+    assert!(matches!(
+        store.get_organisation(&c1, "pm.c2").await,
+        Err(StoreError::OutOfScope { .. })
+    ));
+
+    let device = |code: &str, kind: &str, region: &str| {
+        NewDevice::parse(DeviceInput {
+            code: Some(code),
+            name: Some(code),
+            kind: Some(kind),
+            region_code: Some(region),
+            owner_org_code: Some("pm.c1"),
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let cam = store
+        .create_device(&all, &device("cam-1", "camera", "b1"))
+        .await
+        .unwrap();
+    assert_eq!(cam.position.unwrap().lat, 40.071);
+    assert_eq!(cam.owner_org_code.as_deref(), Some("pm.c1"));
+    let batch = ImportBatch::Devices(vec![
+        (2, device("bin-1", "smart_bin", "b2")),
+        (3, device("cam-1", "camera", "b1")),
+    ]);
+    assert!(
+        matches!(store.import(&all, &batch).await, Err(StoreError::Import(e)) if e.len() == 1 && e[0].row == 3)
+    );
+    store
+        .import(
+            &all,
+            &ImportBatch::Devices(vec![(2, device("bin-1", "smart_bin", "b2"))]),
+        )
+        .await
+        .unwrap();
+    let filter = DeviceFilter {
+        kind: Some(linli_domain::DeviceKind::SmartBin),
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .list_devices(&all, &filter, &PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .list_devices(&c1, &DeviceFilter::default(), &PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    let updated = store
+        .update_device(
+            &all,
+            "cam-1",
+            &DevicePatch {
+                status: Some(linli_domain::DeviceStatus::Online),
+                last_seen_at: Some(1_700_000_000_000),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.status, linli_domain::DeviceStatus::Online);
+    assert!(matches!(
+        store.delete_organisation(&all, "pm.c1").await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+async fn users_tokens_and_audit(store: &SqlStore) {
+    seed(store).await;
+    let user = store
+        .create_user(&NewUser {
+            username: "gw".into(),
+            display_name: "网格员".into(),
+            password_hash: "h".into(),
+            role: Role::GridWorker,
+            region_code: Some("c1".into()),
+            org_code: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(user.region_code.as_deref(), Some("c1"));
+    let taken = store
+        .create_user(&NewUser {
+            username: "gw".into(),
+            display_name: "x".into(),
+            password_hash: "h".into(),
+            role: Role::Admin,
+            region_code: None,
+            org_code: None,
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(taken, StoreError::Conflict(_)));
+    let (found, hash) = store.find_user("gw").await.unwrap().unwrap();
+    assert_eq!((found.id, hash.as_str()), (user.id, "h"));
+
+    store
+        .insert_token(&NewToken {
+            token_hash: "t1".into(),
+            user_id: user.id,
+            kind: TokenKind::Session,
+            name: "login".into(),
+            created_at: 0,
+            expires_at: Some(1000),
+        })
+        .await
+        .unwrap();
+    assert!(store.token_user("t1", 999).await.unwrap().is_some());
+    assert!(
+        store.token_user("t1", 1000).await.unwrap().is_none(),
+        "expired"
+    );
+    store
+        .insert_token(&NewToken {
+            token_hash: "t2".into(),
+            user_id: user.id,
+            kind: TokenKind::Api,
+            name: "int".into(),
+            created_at: 0,
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.token_user("t2", i64::MAX).await.unwrap().unwrap().1,
+        TokenKind::Api
+    );
+    store.revoke_token("t2", 5).await.unwrap();
+    assert!(store.token_user("t2", 6).await.unwrap().is_none());
+    store
+        .update_user(
+            user.id,
+            &UserPatch {
+                disabled: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .insert_token(&NewToken {
+            token_hash: "t3".into(),
+            user_id: user.id,
+            kind: TokenKind::Api,
+            name: "x".into(),
+            created_at: 0,
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    assert!(
+        store.token_user("t3", 1).await.unwrap().is_none(),
+        "disabled users hold no live tokens"
+    );
+
+    let c2 = store.jurisdiction(Some("c2")).await.unwrap();
+    assert!(store
+        .list_users(&c2, &PageRequest::default())
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    assert_eq!(
+        store
+            .list_users(&Jurisdiction::everywhere(), &PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+
+    let entry = |id: &str| AccessEntry {
+        at: 10,
+        user_id: user.id,
+        username: "gw".into(),
+        role: "grid_worker".into(),
+        record_kind: "resident".into(),
+        record_id: id.into(),
+        action: "read".into(),
+        request_id: Some("r".into()),
+    };
+    store
+        .record_access(&[entry("1"), entry("2")])
+        .await
+        .unwrap();
+    let got = store
+        .list_access(
+            &AccessFilter {
+                record_id: Some("2".into()),
+                ..Default::default()
+            },
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(got.items, vec![entry("2")]);
+}
