@@ -1,1 +1,215 @@
+//! Linli's HTTP API: axum routers grouped by resource under `/api/v1`, the operational endpoints
+//! (`/healthz`, `/readyz`, `/metrics`) and the OpenAPI document generated from the handlers.
+//!
+//! Architecture invariant: this is the only crate that knows HTTP and JSON shapes. It reaches
+//! storage only through the [`Store`] trait and never writes SQL.
 
+pub mod auth;
+pub mod error;
+pub mod extract;
+mod ops;
+mod routes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{HeaderName, Request};
+use axum::Router;
+use linli_domain::{Role, User};
+use linli_store::{Jurisdiction, Store};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+pub use error::{ApiError, ApiResult};
+pub use routes::admin::{provision_user, UserBody};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    /// How long a login session lasts.
+    pub session_ttl_ms: i64,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        AppState {
+            store,
+            session_ttl_ms: 12 * 3_600_000,
+        }
+    }
+
+    /// A user's jurisdiction: their node, else their organisation's region, else (for an
+    /// administrator bound to nothing) everywhere.
+    pub async fn jurisdiction_of(&self, user: &User) -> Result<Jurisdiction, ApiError> {
+        if let Some(code) = &user.region_code {
+            return Ok(self.store.jurisdiction(Some(code)).await?);
+        }
+        if let Some(org) = &user.org_code {
+            let org = self
+                .store
+                .get_organisation(&Jurisdiction::everywhere(), org)
+                .await?;
+            return Ok(self.store.jurisdiction(Some(&org.region_code)).await?);
+        }
+        if user.role == Role::Admin {
+            return Ok(Jurisdiction::everywhere());
+        }
+        Err(ApiError::forbidden(
+            "your account is bound to no region or organisation; ask an administrator",
+        ))
+    }
+
+    /// Refuses to act on a user whose jurisdiction is not inside the caller's.
+    pub async fn check_user_in_scope(
+        &self,
+        actor: &extract::Actor,
+        user: &User,
+    ) -> Result<(), ApiError> {
+        if actor.scope.root_code().is_none() {
+            return Ok(());
+        }
+        let theirs = self
+            .jurisdiction_of(user)
+            .await
+            .unwrap_or_else(|_| Jurisdiction::everywhere());
+        match theirs.root_code() {
+            Some(code) => {
+                self.store.get_region(&actor.scope, code).await?;
+                Ok(())
+            }
+            None => Err(ApiError::forbidden(format!(
+                "user {:?} is outside your jurisdiction",
+                user.username
+            ))),
+        }
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Linli API", description = "Linli (邻里) smart-community governance platform: the registry of people, places, things and organisations."),
+    modifiers(&BearerAuth),
+    tags((name = "auth"), (name = "regions", description = "the hierarchy 市 → 区 → 街道 → 社区 → 网格 → 楼栋 → 单元 → 房屋"), (name = "residents"), (name = "organisations"), (name = "devices"), (name = "admin"), (name = "import"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The `/api/v1` routes with their OpenAPI description.
+fn api_v1() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(utoipa_axum::routes!(auth::login))
+        .routes(utoipa_axum::routes!(auth::logout))
+        .routes(utoipa_axum::routes!(auth::me))
+        .routes(utoipa_axum::routes!(auth::create_token))
+        .merge(routes::regions::router())
+        .merge(routes::residents::router())
+        .merge(routes::organisations::router())
+        .merge(routes::devices::router())
+        .merge(routes::admin::router())
+        .merge(routes::import::router())
+        .split_for_parts();
+    openapi.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
+    (router, openapi)
+}
+
+/// The generated OpenAPI document, as served at `/api/v1/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_v1().1
+}
+
+/// The whole application: API, operational endpoints, request ids, tracing and metrics.
+pub fn app(state: AppState) -> Router {
+    let (api, openapi) = api_v1();
+    let openapi = Arc::new(openapi);
+    let api = api.route(
+        "/openapi.json",
+        axum::routing::get(move || {
+            let openapi = openapi.clone();
+            async move { axum::Json(openapi.as_ref().clone()) }
+        }),
+    );
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(ops::router())
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .method_not_allowed_fallback(|| async { ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not accept that method") })
+        .layer(axum::middleware::from_fn(ops::record_metrics))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<axum::body::Body>| {
+                let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, NextRequestId::default()))
+        .with_state(state)
+}
+
+/// Request ids: a per-process random prefix and a counter, cheap and unique enough to grep logs.
+#[derive(Clone)]
+struct NextRequestId {
+    prefix: Arc<str>,
+    counter: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Default for NextRequestId {
+    fn default() -> Self {
+        let prefix: u32 = rand::random();
+        NextRequestId {
+            prefix: format!("{prefix:08x}").into(),
+            counter: Arc::default(),
+        }
+    }
+}
+
+impl MakeRequestId for NextRequestId {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let n = self
+            .counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{}-{n}", self.prefix)
+            .parse()
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+/// Serves the app on a bound listener until `shutdown` resolves, letting requests in flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = app(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Time allowed for requests in flight at shutdown (documented for operators).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

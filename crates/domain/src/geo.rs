@@ -167,12 +167,14 @@ impl Geometry {
                         .collect::<Result<_, _>>()?,
                 )
             }
-            other => return Err(InvalidField::new(
-                field,
-                format!(
+            other => {
+                return Err(InvalidField::new(
+                    field,
+                    format!(
                     "geometry type {other:?} is not supported; use Point, Polygon or MultiPolygon"
                 ),
-            )),
+                ))
+            }
         };
         Ok(Geometry(
             serde_json::json!({"type": kind, "coordinates": normalized}),

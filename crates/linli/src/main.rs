@@ -1,1 +1,489 @@
-fn main() {}
+//! `linli`: serve the platform, run the demo, import registry files, manage users.
+mod config;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use linli_api::AppState;
+use linli_api::{provision_user, UserBody};
+use linli_store::{Jurisdiction, SqlStore, Store, UserPatch};
+
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "linli",
+    version,
+    about = "Linli (邻里): smart-community governance platform"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API on the configured database.
+    Serve(ServeArgs),
+    /// Build the demo world (回天) into a fresh embedded database and serve it.
+    Demo(DemoArgs),
+    /// Import a CSV or GeoJSON file of regions, buildings, dwellings, residents, organisations or devices, all or nothing.
+    Import(ImportArgs),
+    /// Manage users: create, reset passwords, issue API tokens.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Args, Clone)]
+struct StorageArgs {
+    /// TOML configuration file.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Directory of the embedded database and media.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// PostgreSQL URL (postgres://…); overrides the embedded database.
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
+impl StorageArgs {
+    fn config(&self) -> anyhow::Result<Config> {
+        let mut config = Config::load(self.config.as_deref())?;
+        if let Some(dir) = &self.data_dir {
+            config.storage.data_dir = dir.clone();
+        }
+        if let Some(url) = &self.database_url {
+            config.storage.database_url = Some(url.clone());
+        }
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    storage: StorageArgs,
+    /// Address to listen on, HOST:PORT (default 127.0.0.1:8080).
+    #[arg(long)]
+    listen: Option<String>,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Address to listen on, HOST:PORT (default 127.0.0.1:8080).
+    #[arg(long)]
+    listen: Option<String>,
+    /// Directory of the demo database and media (default data/demo); its demo database is rebuilt.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// TOML configuration file.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// About how many residents to generate (1,000 to 1,000,000; 回天 has about 850,000).
+    #[arg(long, default_value_t = linli_demo::DEFAULT_RESIDENTS)]
+    scale: u32,
+    /// Seed of the generator: the same seed and scale give the same world.
+    #[arg(long, default_value_t = 20_260_101)]
+    seed: u64,
+    /// Password of every demo user.
+    #[arg(long, default_value = "linli-demo")]
+    demo_password: String,
+    /// Build the world and exit without serving.
+    #[arg(long)]
+    no_serve: bool,
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// regions, buildings, dwellings, residents, organisations or devices.
+    kind: String,
+    /// The file; `.geojson`/`.json` are read as GeoJSON, anything else as CSV with a header row.
+    file: PathBuf,
+    /// Force the format instead of guessing from the file name.
+    #[arg(long, value_parser = ["csv", "geojson"])]
+    format: Option<String>,
+    #[command(flatten)]
+    storage: StorageArgs,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user bound to a region and/or organisation.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// The password; read from LINLI_PASSWORD when omitted.
+        #[arg(long, env = "LINLI_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// One of the twelve roles, e.g. grid_worker, street_dispatcher, admin.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Code of the node the user is bound to.
+        #[arg(long)]
+        region: Option<String>,
+        /// Code of the user's organisation.
+        #[arg(long)]
+        org: Option<String>,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Set a new password (ends the user's sessions).
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+        #[arg(long, env = "LINLI_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Issue a long-lived API token for an integration; printed once.
+    Token {
+        #[arg(long)]
+        username: String,
+        /// What the token is for.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Days until it expires; never when omitted.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    if let Err(error) = run(cli).await {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            let mut config = args.storage.config()?;
+            if let Some(listen) = args.listen {
+                config.server.listen = listen;
+            }
+            config.validate()?;
+            init_logging(&config);
+            let store = open_store(&config).await?;
+            serve(&config, store).await
+        }
+        Command::Demo(args) => demo(args).await,
+        Command::Import(args) => import(args).await,
+        Command::User(command) => user(command).await,
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Arc<SqlStore>> {
+    let store = match config.database_url() {
+        Some(url) => SqlStore::connect_postgres(url, None, config.storage.max_connections).await,
+        None => {
+            std::fs::create_dir_all(&config.storage.data_dir).with_context(|| {
+                format!(
+                    "cannot create data directory {}",
+                    config.storage.data_dir.display()
+                )
+            })?;
+            SqlStore::open_sqlite(&config.sqlite_path()).await
+        }
+    }
+    .with_context(|| format!("cannot open the database ({})", config.database_label()))?;
+    Ok(Arc::new(store))
+}
+
+async fn serve(config: &Config, store: Arc<SqlStore>) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen_addr()?)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    let address = listener.local_addr()?;
+    let mut state = AppState::new(store.clone());
+    state.session_ttl_ms = i64::from(config.auth.session_ttl_hours) * 3_600_000;
+    tracing::info!(address = %address, database = %config.database_label(), "linli serving");
+    println!(
+        "linli listening on http://{address} (API under /api/v1, OpenAPI at /api/v1/openapi.json)"
+    );
+    linli_api::serve(listener, state, shutdown_signal()).await?;
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}
+
+async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let mut config = Config::load(args.config.as_deref())?;
+    config.storage.data_dir = args.data_dir.unwrap_or_else(|| PathBuf::from("data/demo"));
+    // The demo always runs on the embedded default.
+    config.storage.database_url = None;
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    config.validate()?;
+    anyhow::ensure!(
+        args.demo_password.chars().count() >= 8,
+        "--demo-password must be at least 8 characters"
+    );
+    anyhow::ensure!(
+        (1_000..=linli_demo::MAX_RESIDENTS).contains(&args.scale),
+        "--scale must be between 1000 and {}",
+        linli_demo::MAX_RESIDENTS
+    );
+    init_logging(&config);
+    remove_demo_database(&config.sqlite_path())?;
+    let started = std::time::Instant::now();
+    let store = open_store(&config).await?;
+    let world = linli_demo::generate(args.seed, args.scale);
+    let everywhere = Jurisdiction::everywhere();
+    for batch in [
+        &world.regions,
+        &world.organisations,
+        &world.residents,
+        &world.devices,
+    ] {
+        store
+            .import(&everywhere, batch)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo world failed to load: {e}"))?;
+    }
+    for demo_user in &world.users {
+        let body = UserBody {
+            username: demo_user.role.as_str().to_string(),
+            password: args.demo_password.clone(),
+            role: demo_user.role.as_str().to_string(),
+            display_name: Some(demo_user.display_name.clone()),
+            region_code: demo_user.region_code.clone(),
+            org_code: demo_user.org_code.clone(),
+        };
+        provision_user(store.as_ref(), body)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo user {}: {}", demo_user.role, e.message))?;
+    }
+    let counts = store.counts(&everywhere).await?;
+    println!(
+        "demo world built in {:.1}s: {} regions ({} dwellings), {} residents, {} organisations, {} devices",
+        started.elapsed().as_secs_f64(),
+        counts.regions,
+        counts.dwellings,
+        counts.residents,
+        counts.organisations,
+        counts.devices
+    );
+    println!("demo users (password {:?}):", args.demo_password);
+    for demo_user in &world.users {
+        println!(
+            "  {:<20} {:<8} {}",
+            demo_user.role.as_str(),
+            demo_user.role.label_zh(),
+            demo_user
+                .region_code
+                .as_deref()
+                .or(demo_user.org_code.as_deref())
+                .unwrap_or("(everywhere)")
+        );
+    }
+    if args.no_serve {
+        store.close().await;
+        return Ok(());
+    }
+    serve(&config, store).await
+}
+
+/// Removes a previous demo database so the demo starts fresh.
+fn remove_demo_database(path: &Path) -> anyhow::Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        if file.exists() {
+            std::fs::remove_file(&file)
+                .with_context(|| format!("cannot remove old demo database {}", file.display()))?;
+        }
+    }
+    Ok(())
+}
+
+async fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let config = args.storage.config()?;
+    init_logging(&config);
+    let Some(kind) = linli_import::ImportKind::parse(&args.kind) else {
+        bail!(
+            "unknown kind {:?}; expected one of {}",
+            args.kind,
+            linli_import::ImportKind::NAMES.join(", ")
+        );
+    };
+    let format = match args.format.as_deref() {
+        Some("geojson") => linli_import::Format::GeoJson,
+        Some(_) => linli_import::Format::Csv,
+        None => linli_import::Format::from_path(&args.file),
+    };
+    let file = std::fs::File::open(&args.file)
+        .with_context(|| format!("cannot open {}", args.file.display()))?;
+    let started = std::time::Instant::now();
+    let batch = match linli_import::parse(
+        kind,
+        format,
+        std::io::BufReader::with_capacity(1 << 20, file),
+    ) {
+        Ok(batch) => batch,
+        Err(rows) => return Err(report_rows(&args.file, &rows)),
+    };
+    let parsed = started.elapsed();
+    let store = open_store(&config).await?;
+    let summary = match store.import(&Jurisdiction::everywhere(), &batch).await {
+        Ok(summary) => summary,
+        Err(linli_store::StoreError::Import(rows)) => return Err(report_rows(&args.file, &rows)),
+        Err(other) => return Err(other.into()),
+    };
+    store.close().await;
+    println!(
+        "imported {} {} from {} in {:.1}s (parsing {:.1}s)",
+        summary.inserted,
+        args.kind,
+        args.file.display(),
+        started.elapsed().as_secs_f64(),
+        parsed.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Prints every bad row to stderr and returns the error that ends the command.
+fn report_rows(file: &Path, rows: &[linli_store::RowError]) -> anyhow::Error {
+    for row in rows {
+        eprintln!(
+            "{}: row {}: {}: {}",
+            file.display(),
+            row.row,
+            row.field,
+            row.message
+        );
+    }
+    anyhow::anyhow!(
+        "import refused, nothing was written: {} bad rows in {}",
+        rows.len(),
+        file.display()
+    )
+}
+
+async fn user(command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Create {
+            username,
+            password,
+            role,
+            display_name,
+            region,
+            org,
+            storage,
+        } => {
+            let config = storage.config()?;
+            let store = open_store(&config).await?;
+            let user = provision_user(
+                store.as_ref(),
+                UserBody {
+                    username,
+                    password,
+                    role,
+                    display_name,
+                    region_code: region,
+                    org_code: org,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!(e.message))?;
+            println!(
+                "created user {} (id {}, role {})",
+                user.username, user.id, user.role
+            );
+        }
+        UserCommand::ResetPassword {
+            username,
+            password,
+            storage,
+        } => {
+            linli_domain::user::check_password(&password)
+                .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+            let config = storage.config()?;
+            let store = open_store(&config).await?;
+            let (user, _) = store
+                .find_user(&username)
+                .await?
+                .with_context(|| format!("no user {username:?}"))?;
+            let hash = linli_api::auth::hash_password(&password)
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            store
+                .update_user(
+                    user.id,
+                    &UserPatch {
+                        password_hash: Some(hash),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            println!("password of {username} reset; their sessions are ended");
+        }
+        UserCommand::Token {
+            username,
+            name,
+            expires_in_days,
+            storage,
+        } => {
+            let config = storage.config()?;
+            let store = open_store(&config).await?;
+            let (user, _) = store
+                .find_user(&username)
+                .await?
+                .with_context(|| format!("no user {username:?}"))?;
+            let token = linli_api::auth::new_token();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_millis() as i64;
+            let expires_at = expires_in_days.map(|d| now + i64::from(d) * 86_400_000);
+            store
+                .insert_token(&linli_store::NewToken {
+                    token_hash: linli_api::auth::hash_token(&token),
+                    user_id: user.id,
+                    kind: linli_store::TokenKind::Api,
+                    name,
+                    created_at: now,
+                    expires_at,
+                })
+                .await?;
+            println!("{token}");
+        }
+    }
+    Ok(())
+}

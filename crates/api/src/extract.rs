@@ -1,0 +1,110 @@
+//! Request extractors whose rejections use the API's error shape, and the authenticated caller.
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::request::Parts;
+use linli_domain::{Role, User};
+use linli_store::{Jurisdiction, PageRequest};
+
+use crate::auth::hash_token;
+use crate::error::ApiError;
+use crate::AppState;
+
+/// `axum::Json` with JSON errors.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+/// `axum::extract::Query` with JSON errors.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// The caller: who they are, where they may act, and the request id to cite in audit entries.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user: User,
+    pub scope: Jurisdiction,
+    pub request_id: Option<String>,
+    pub token_hash: String,
+}
+
+impl Actor {
+    pub fn role(&self) -> Role {
+        self.user.role
+    }
+
+    /// Refuses the request unless the role passes `allowed`.
+    pub fn require(&self, allowed: fn(Role) -> bool, what: &str) -> Result<(), ApiError> {
+        if allowed(self.user.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "the {} role may not {what}",
+                self.user.role
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthenticated("missing Authorization: Bearer token"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthenticated("the Authorization header must be \"Bearer <token>\"")
+            })?;
+        let token_hash = hash_token(token);
+        let (user, _) = state
+            .store
+            .token_user(&token_hash, crate::now_ms())
+            .await?
+            .ok_or_else(|| ApiError::unauthenticated("token is invalid, expired or revoked"))?;
+        let scope = state.jurisdiction_of(&user).await?;
+        let request_id = parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Ok(Actor {
+            user,
+            scope,
+            request_id,
+            token_hash,
+        })
+    }
+}
+
+/// Reads the `limit` and `cursor` query parameters every list takes.
+/// (Each list's query struct carries them itself: `serde(flatten)` breaks numbers in query strings.)
+pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
+    let limit = limit.unwrap_or(PageRequest::DEFAULT_LIMIT);
+    if limit == 0 || limit > PageRequest::MAX_LIMIT {
+        return Err(ApiError::bad_request(
+            "limit",
+            format!("must be between 1 and {}", PageRequest::MAX_LIMIT),
+        ));
+    }
+    let after =
+        match cursor.filter(|c| !c.is_empty()) {
+            Some(cursor) => Some(cursor.parse::<i64>().map_err(|_| {
+                ApiError::bad_request("cursor", "is not a cursor this API returned")
+            })?),
+            None => None,
+        };
+    Ok(PageRequest { limit, after })
+}

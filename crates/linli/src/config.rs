@@ -1,0 +1,182 @@
+//! Configuration: defaults, then a TOML file, then `LINLI_SECTION__KEY` environment variables,
+//! then command-line flags, each overriding the one before.
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub auth: AuthConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Where the embedded SQLite database (`linli.db`) and media live.
+    pub data_dir: PathBuf,
+    /// A `postgres://` URL; when set, PostgreSQL is used instead of the embedded database.
+    pub database_url: Option<String>,
+    /// Connections to PostgreSQL.
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Lifetime of a login session.
+    pub session_ttl_hours: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// A `tracing` filter, e.g. `info` or `linli=debug,sqlx=warn`; `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: ServerConfig {
+                listen: "127.0.0.1:8080".into(),
+            },
+            storage: StorageConfig {
+                data_dir: PathBuf::from("data"),
+                database_url: None,
+                max_connections: 16,
+            },
+            auth: AuthConfig {
+                session_ttl_hours: 12,
+            },
+            log: LogConfig {
+                level: "info".into(),
+            },
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, the file (if given), then the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            anyhow::ensure!(
+                file.exists(),
+                "config file {} does not exist",
+                file.display()
+            );
+            figment = figment.merge(Toml::file(file));
+        }
+        // LINLI_TEST_* variables belong to the test suite, not to the server.
+        figment = figment.merge(
+            Env::prefixed("LINLI_")
+                .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"))
+                .split("__"),
+        );
+        let config: Config = figment.extract().context("invalid configuration")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.listen_addr()?;
+        anyhow::ensure!(
+            self.auth.session_ttl_hours > 0,
+            "auth.session_ttl_hours must be at least 1"
+        );
+        if let Some(url) = self.database_url() {
+            anyhow::ensure!(
+                url.starts_with("postgres://") || url.starts_with("postgresql://"),
+                "storage.database_url must be a postgres:// URL"
+            );
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.server
+            .listen
+            .parse()
+            .with_context(|| format!("server.listen {:?} is not HOST:PORT", self.server.listen))
+    }
+
+    pub fn database_url(&self) -> Option<&str> {
+        self.storage
+            .database_url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
+    }
+
+    /// The database URL with any password hidden, for logs.
+    pub fn database_label(&self) -> String {
+        match self.database_url() {
+            Some(url) => match (url.find("://"), url.rfind('@')) {
+                (Some(scheme), Some(at)) if at > scheme => {
+                    let credentials = &url[scheme + 3..at];
+                    let user = credentials.split(':').next().unwrap_or("");
+                    format!("{}://{user}:***@{}", &url[..scheme], &url[at + 1..])
+                }
+                _ => url.to_string(),
+            },
+            None => format!("sqlite {}", self.sqlite_path().display()),
+        }
+    }
+
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.storage.data_dir.join("linli.db")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("linli.toml");
+        std::fs::write(
+            &file,
+            "[server]\nlisten = \"127.0.0.1:9000\"\n[auth]\nsession_ttl_hours = 2\n",
+        )
+        .unwrap();
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("LINLI_AUTH__SESSION_TTL_HOURS", "5");
+            jail.set_env("LINLI_TEST_DATABASE_URL", "postgres://ignored");
+            let config = Config::load(Some(&file)).unwrap();
+            assert_eq!(config.server.listen, "127.0.0.1:9000");
+            assert_eq!(config.auth.session_ttl_hours, 5);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn refuses_bad_values() {
+        let mut config = Config::default();
+        config.server.listen = "nowhere".into();
+        assert!(config.validate().is_err());
+        let mut config = Config::default();
+        config.storage.database_url = Some("mysql://x".into());
+        assert!(config.validate().is_err());
+        config.storage.database_url = Some("postgres://linli:secret@db:5432/linli".into());
+        assert_eq!(
+            config.database_label(),
+            "postgres://linli:***@db:5432/linli"
+        );
+    }
+}
