@@ -1,7 +1,5 @@
 //! Passwords (argon2id), bearer tokens and the login, logout, me and token endpoints.
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,38 +17,25 @@ use crate::{now_ms, AppState};
 
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| {
-            tracing::error!(error = %e, "password hashing failed");
-            ApiError::internal()
-        })
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| {
+        tracing::error!(error = %e, "password hashing failed");
+        ApiError::internal()
+    })
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
+    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
 /// Tokens are 32 random bytes; only their SHA-256 is stored, so a leaked database leaks no token.
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
-    format!(
-        "lk_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    )
+    format!("lk_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 pub fn hash_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A verifying hash for unknown usernames, so a login for a missing user costs as much as a wrong password.
@@ -78,32 +63,20 @@ pub struct LoginResponse {
 /// Exchanges a username and password for a session token.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 400, body = ErrorBody)))]
-pub async fn login(
-    State(state): State<AppState>,
-    ApiJson(request): ApiJson<LoginRequest>,
-) -> ApiResult<axum::Json<LoginResponse>> {
+pub async fn login(State(state): State<AppState>, ApiJson(request): ApiJson<LoginRequest>) -> ApiResult<axum::Json<LoginResponse>> {
     if request.username.trim().is_empty() {
         return Err(ApiError::bad_request("username", "is required"));
     }
     let found = state.store.find_user(request.username.trim()).await?;
     let password = request.password.clone();
-    let hash = found
-        .as_ref()
-        .map(|(_, h)| h.clone())
-        .unwrap_or_else(|| dummy_hash().to_string());
+    let hash = found.as_ref().map(|(_, h)| h.clone()).unwrap_or_else(|| dummy_hash().to_string());
     // Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-    let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
+    let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
     let user = match found {
         Some((user, _)) if verified && !user.disabled => user,
         _ => {
             tracing::info!(username = %request.username, "login refused");
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_credentials",
-                "wrong username or password",
-            ));
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong username or password"));
         }
     };
     let token = new_token();
@@ -121,21 +94,13 @@ pub async fn login(
         })
         .await?;
     tracing::info!(username = %user.username, role = %user.role, "login");
-    Ok(axum::Json(LoginResponse {
-        token,
-        token_type: "Bearer",
-        expires_at: linli_domain::time::format_rfc3339(expires_at),
-        user,
-    }))
+    Ok(axum::Json(LoginResponse { token, token_type: "Bearer", expires_at: linli_domain::time::format_rfc3339(expires_at), user }))
 }
 
 /// Ends the session of the token used to call it.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn logout(State(state): State<AppState>, actor: Actor) -> ApiResult<StatusCode> {
-    state
-        .store
-        .revoke_token(&actor.token_hash, now_ms())
-        .await?;
+    state.store.revoke_token(&actor.token_hash, now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -152,11 +117,7 @@ pub struct MeResponse {
 #[utoipa::path(get, path = "/auth/me", tag = "auth", responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn me(actor: Actor) -> axum::Json<MeResponse> {
     let sees_sensitive = actor.role().sees_sensitive();
-    axum::Json(MeResponse {
-        jurisdiction: actor.scope.root_code().map(str::to_string),
-        user: actor.user,
-        sees_sensitive,
-    })
+    axum::Json(MeResponse { jurisdiction: actor.scope.root_code().map(str::to_string), user: actor.user, sees_sensitive })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -198,30 +159,13 @@ pub async fn create_token(
         _ => actor.user.id,
     };
     let now = now_ms();
-    let expires_at = request
-        .expires_in_days
-        .map(|days| now + i64::from(days.clamp(1, 3650)) * 86_400_000);
+    let expires_at = request.expires_in_days.map(|days| now + i64::from(days.clamp(1, 3650)) * 86_400_000);
     let token = new_token();
     state
         .store
-        .insert_token(&NewToken {
-            token_hash: hash_token(&token),
-            user_id,
-            kind: TokenKind::Api,
-            name: name.clone(),
-            created_at: now,
-            expires_at,
-        })
+        .insert_token(&NewToken { token_hash: hash_token(&token), user_id, kind: TokenKind::Api, name: name.clone(), created_at: now, expires_at })
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(TokenResponse {
-            token,
-            user_id,
-            name,
-            expires_at: expires_at.map(linli_domain::time::format_rfc3339),
-        }),
-    ))
+    Ok((StatusCode::CREATED, axum::Json(TokenResponse { token, user_id, name, expires_at: expires_at.map(linli_domain::time::format_rfc3339) })))
 }
 
 #[cfg(test)]

@@ -36,12 +36,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            errors: Vec::new(),
-        }
+        ApiError { status, code, message: message.into(), errors: Vec::new() }
     }
 
     pub fn bad_request(field: &str, message: impl Into<String>) -> Self {
@@ -50,11 +45,7 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             code: "invalid_field",
             message: format!("{field}: {message}"),
-            errors: vec![ErrorDetail {
-                row: None,
-                field: field.to_string(),
-                message,
-            }],
+            errors: vec![ErrorDetail { row: None, field: field.to_string(), message }],
         }
     }
 
@@ -71,36 +62,21 @@ impl ApiError {
     }
 
     pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error; the request id in the logs tells what happened",
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the request id in the logs tells what happened")
     }
 
     pub fn rows(rows: Vec<RowError>) -> Self {
         let message = match rows.first() {
-            Some(first) => format!(
-                "import refused, nothing was written: {} bad rows; first: row {}, {}: {}",
-                rows.len(),
-                first.row,
-                first.field,
-                first.message
-            ),
+            Some(first) => {
+                format!("import refused, nothing was written: {} bad rows; first: row {}, {}: {}", rows.len(), first.row, first.field, first.message)
+            }
             None => "import refused".to_string(),
         };
         ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             code: "invalid_rows",
             message,
-            errors: rows
-                .into_iter()
-                .map(|r| ErrorDetail {
-                    row: Some(r.row),
-                    field: r.field,
-                    message: r.message,
-                })
-                .collect(),
+            errors: rows.into_iter().map(|r| ErrorDetail { row: Some(r.row), field: r.field, message: r.message }).collect(),
         }
     }
 }
@@ -111,15 +87,7 @@ impl From<Invalid> for ApiError {
             status: StatusCode::BAD_REQUEST,
             code: "invalid_field",
             message: invalid.to_string(),
-            errors: invalid
-                .0
-                .into_iter()
-                .map(|f| ErrorDetail {
-                    row: None,
-                    field: f.field,
-                    message: f.message,
-                })
-                .collect(),
+            errors: invalid.0.into_iter().map(|f| ErrorDetail { row: None, field: f.field, message: f.message }).collect(),
         }
     }
 }
@@ -134,15 +102,9 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound { .. } => ApiError::not_found(error.to_string()),
-            StoreError::Conflict(message) => {
-                ApiError::new(StatusCode::CONFLICT, "conflict", message)
-            }
+            StoreError::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
             StoreError::Invalid(invalid) => invalid.into(),
-            StoreError::OutOfScope { .. } => ApiError::new(
-                StatusCode::FORBIDDEN,
-                "out_of_jurisdiction",
-                error.to_string(),
-            ),
+            StoreError::OutOfScope { .. } => ApiError::new(StatusCode::FORBIDDEN, "out_of_jurisdiction", error.to_string()),
             StoreError::Import(rows) => ApiError::rows(rows),
             other => {
                 tracing::error!(error = %other, "store failure");
@@ -155,38 +117,23 @@ impl From<StoreError> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         let status = rejection.status();
-        let code = if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
-            "unsupported_media_type"
-        } else {
-            "invalid_json"
-        };
+        let code = if status == StatusCode::UNSUPPORTED_MEDIA_TYPE { "unsupported_media_type" } else { "invalid_json" };
         ApiError::new(status, code, rejection.body_text().to_lowercase())
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_query",
-            rejection.body_text().to_lowercase(),
-        )
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text().to_lowercase())
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody {
-            code: self.code.to_string(),
-            message: self.message,
-            errors: self.errors,
-        };
+        let body = ErrorBody { code: self.code.to_string(), message: self.message, errors: self.errors };
         let mut response = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                "www-authenticate",
-                axum::http::HeaderValue::from_static("Bearer"),
-            );
+            response.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
         }
         response
     }

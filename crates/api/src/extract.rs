@@ -37,10 +37,7 @@ impl Actor {
         if allowed(self.user.role) {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!(
-                "the {} role may not {what}",
-                self.user.role
-            )))
+            Err(ApiError::forbidden(format!("the {} role may not {what}", self.user.role)))
         }
     }
 }
@@ -48,44 +45,21 @@ impl Actor {
 impl FromRequestParts<AppState> for Actor {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthenticated("missing Authorization: Bearer token"))?;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or_else(|| ApiError::unauthenticated("missing Authorization: Bearer token"))?;
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthenticated("the Authorization header must be \"Bearer <token>\"")
-            })?;
+            .ok_or_else(|| ApiError::unauthenticated("the Authorization header must be \"Bearer <token>\""))?;
         let token_hash = hash_token(token);
-        let (user, _) = state
-            .store
-            .token_user(&token_hash, crate::now_ms())
-            .await?
-            .ok_or_else(|| ApiError::unauthenticated("token is invalid, expired or revoked"))?;
+        let (user, _) =
+            state.store.token_user(&token_hash, crate::now_ms()).await?.ok_or_else(|| ApiError::unauthenticated("token is invalid, expired or revoked"))?;
         let scope = state.jurisdiction_of(&user).await?;
-        let request_id = parts
-            .headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        Ok(Actor {
-            user,
-            scope,
-            request_id,
-            token_hash,
-        })
+        let request_id = parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+        Ok(Actor { user, scope, request_id, token_hash })
     }
 }
 
@@ -94,17 +68,11 @@ impl FromRequestParts<AppState> for Actor {
 pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
     let limit = limit.unwrap_or(PageRequest::DEFAULT_LIMIT);
     if limit == 0 || limit > PageRequest::MAX_LIMIT {
-        return Err(ApiError::bad_request(
-            "limit",
-            format!("must be between 1 and {}", PageRequest::MAX_LIMIT),
-        ));
+        return Err(ApiError::bad_request("limit", format!("must be between 1 and {}", PageRequest::MAX_LIMIT)));
     }
-    let after =
-        match cursor.filter(|c| !c.is_empty()) {
-            Some(cursor) => Some(cursor.parse::<i64>().map_err(|_| {
-                ApiError::bad_request("cursor", "is not a cursor this API returned")
-            })?),
-            None => None,
-        };
+    let after = match cursor.filter(|c| !c.is_empty()) {
+        Some(cursor) => Some(cursor.parse::<i64>().map_err(|_| ApiError::bad_request("cursor", "is not a cursor this API returned"))?),
+        None => None,
+    };
     Ok(PageRequest { limit, after })
 }

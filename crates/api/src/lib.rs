@@ -17,9 +17,7 @@ use axum::http::{HeaderName, Request};
 use axum::Router;
 use linli_domain::{Role, User};
 use linli_store::{Jurisdiction, Store};
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -37,10 +35,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        AppState {
-            store,
-            session_ttl_ms: 12 * 3_600_000,
-        }
+        AppState { store, session_ttl_ms: 12 * 3_600_000 }
     }
 
     /// A user's jurisdiction: their node, else their organisation's region, else (for an
@@ -50,51 +45,33 @@ impl AppState {
             return Ok(self.store.jurisdiction(Some(code)).await?);
         }
         if let Some(org) = &user.org_code {
-            let org = self
-                .store
-                .get_organisation(&Jurisdiction::everywhere(), org)
-                .await?;
+            let org = self.store.get_organisation(&Jurisdiction::everywhere(), org).await?;
             return Ok(self.store.jurisdiction(Some(&org.region_code)).await?);
         }
         if user.role == Role::Admin {
             return Ok(Jurisdiction::everywhere());
         }
-        Err(ApiError::forbidden(
-            "your account is bound to no region or organisation; ask an administrator",
-        ))
+        Err(ApiError::forbidden("your account is bound to no region or organisation; ask an administrator"))
     }
 
     /// Refuses to act on a user whose jurisdiction is not inside the caller's.
-    pub async fn check_user_in_scope(
-        &self,
-        actor: &extract::Actor,
-        user: &User,
-    ) -> Result<(), ApiError> {
+    pub async fn check_user_in_scope(&self, actor: &extract::Actor, user: &User) -> Result<(), ApiError> {
         if actor.scope.root_code().is_none() {
             return Ok(());
         }
-        let theirs = self
-            .jurisdiction_of(user)
-            .await
-            .unwrap_or_else(|_| Jurisdiction::everywhere());
+        let theirs = self.jurisdiction_of(user).await.unwrap_or_else(|_| Jurisdiction::everywhere());
         match theirs.root_code() {
             Some(code) => {
                 self.store.get_region(&actor.scope, code).await?;
                 Ok(())
             }
-            None => Err(ApiError::forbidden(format!(
-                "user {:?} is outside your jurisdiction",
-                user.username
-            ))),
+            None => Err(ApiError::forbidden(format!("user {:?} is outside your jurisdiction", user.username))),
         }
     }
 }
 
 pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 #[derive(OpenApi)]
@@ -111,10 +88,7 @@ impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
     }
 }
 
@@ -157,14 +131,14 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(ops::router())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
-        .method_not_allowed_fallback(|| async { ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not accept that method") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not accept that method")
+        })
         .layer(axum::middleware::from_fn(ops::record_metrics))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<axum::body::Body>| {
-                let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<axum::body::Body>| {
+            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, NextRequestId::default()))
         .with_state(state)
@@ -180,22 +154,14 @@ struct NextRequestId {
 impl Default for NextRequestId {
     fn default() -> Self {
         let prefix: u32 = rand::random();
-        NextRequestId {
-            prefix: format!("{prefix:08x}").into(),
-            counter: Arc::default(),
-        }
+        NextRequestId { prefix: format!("{prefix:08x}").into(), counter: Arc::default() }
     }
 }
 
 impl MakeRequestId for NextRequestId {
     fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
-        let n = self
-            .counter
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        format!("{}-{n}", self.prefix)
-            .parse()
-            .ok()
-            .map(RequestId::new)
+        let n = self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{}-{n}", self.prefix).parse().ok().map(RequestId::new)
     }
 }
 
@@ -206,9 +172,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = app(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
 /// Time allowed for requests in flight at shutdown (documented for operators).

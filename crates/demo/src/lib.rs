@@ -49,13 +49,11 @@ const COMMUNITY_NAMES: &[&str] = &[
     "清水园",
     "太平家园",
 ];
-const SURNAMES: &[&str] = &[
-    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林",
-    "何", "郭", "马", "罗", "欧阳", "司马",
-];
+const SURNAMES: &[&str] =
+    &["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林", "何", "郭", "马", "罗", "欧阳", "司马"];
 const GIVEN: &[&str] = &[
-    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
-    "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "浩然", "子涵", "欣怡", "宇轩", "梓萱",
+    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "浩然",
+    "子涵", "欣怡", "宇轩", "梓萱",
 ];
 
 /// Departments from the default taxonomy, with their Chinese names.
@@ -110,15 +108,7 @@ fn rect(lon: f64, lat: f64, half_lon: f64, half_lat: f64) -> serde_json::Value {
 }
 
 impl Builder {
-    fn region(
-        &mut self,
-        code: &str,
-        level: &str,
-        name: &str,
-        parent: Option<&str>,
-        geometry: Option<serde_json::Value>,
-        attributes: Attributes,
-    ) {
+    fn region(&mut self, code: &str, level: &str, name: &str, parent: Option<&str>, geometry: Option<serde_json::Value>, attributes: Attributes) {
         let row = self.regions.len() + 1;
         let region = NewRegion::parse(RegionInput {
             code: Some(code),
@@ -133,14 +123,7 @@ impl Builder {
         self.regions.push((row, region));
     }
 
-    fn organisation(
-        &mut self,
-        code: &str,
-        name: &str,
-        kind: &str,
-        region: &str,
-        phone: Option<&str>,
-    ) {
+    fn organisation(&mut self, code: &str, name: &str, kind: &str, region: &str, phone: Option<&str>) {
         let row = self.organisations.len() + 1;
         let org = NewOrganisation::parse(OrganisationInput {
             code: Some(code),
@@ -154,17 +137,9 @@ impl Builder {
         self.organisations.push((row, org));
     }
 
-    fn device(
-        &mut self,
-        code: String,
-        name: String,
-        kind: &str,
-        region: &str,
-        lon: f64,
-        lat: f64,
-        owner: Option<&str>,
-        attributes: Attributes,
-    ) {
+    /// `at` is the node the device is installed at and its longitude and latitude.
+    fn device(&mut self, code: String, name: String, kind: &str, at: (&str, f64, f64), owner: Option<&str>, attributes: Attributes) {
+        let (region, lon, lat) = at;
         let row = self.devices.len() + 1;
         let status = if self.rng.gen_bool(0.93) {
             "online"
@@ -198,11 +173,7 @@ impl Builder {
     fn id_number(&mut self, birth_year: i64) -> String {
         let month = self.rng.gen_range(1..=12);
         let mut day = self.rng.gen_range(1..=28);
-        let area = if self.rng.gen_bool(0.6) {
-            "110114"
-        } else {
-            ["130102", "370102", "410105", "510104", "230103"][self.rng.gen_range(0..5)]
-        };
+        let area = if self.rng.gen_bool(0.6) { "110114" } else { ["130102", "370102", "410105", "510104", "230103"][self.rng.gen_range(0..5)] };
         // Area, birth date and sequence make the number; bump the sequence (then the day) until unused.
         let body = loop {
             self.next_person += 1;
@@ -214,11 +185,7 @@ impl Builder {
             day = day % 28 + 1;
         };
         let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-        let sum: u32 = body
-            .bytes()
-            .zip(weights)
-            .map(|(b, w)| u32::from(b - b'0') * w)
-            .sum();
+        let sum: u32 = body.bytes().zip(weights).map(|(b, w)| u32::from(b - b'0') * w).sum();
         let check = b"10X98765432"[(sum % 11) as usize] as char;
         format!("{body}{check}")
     }
@@ -246,13 +213,7 @@ impl Builder {
         }
         let name = self.person_name();
         let id_number = self.id_number(birth_year);
-        let phone = (age >= 12).then(|| {
-            format!(
-                "1{}{:09}",
-                [3, 5, 7, 8, 9][self.rng.gen_range(0..5)],
-                self.rng.gen_range(0..1_000_000_000u32)
-            )
-        });
+        let phone = (age >= 12).then(|| format!("1{}{:09}", [3, 5, 7, 8, 9][self.rng.gen_range(0..5)], self.rng.gen_range(0..1_000_000_000u32)));
         let tags_text = tags.join(";");
         let row = self.residents.len() + 1;
         let resident = NewResident::parse(ResidentInput {
@@ -283,58 +244,28 @@ pub fn generate(seed: u64, residents: u32) -> World {
         used_ids: Default::default(),
     };
     b.region("110000", "city", "北京市", None, None, Attributes::new());
-    b.region(
-        DISTRICT_CODE,
-        "district",
-        "昌平区",
-        Some("110000"),
-        Some(rect(116.36, 40.08, 0.10, 0.04)),
-        Attributes::new(),
-    );
+    b.region(DISTRICT_CODE, "district", "昌平区", Some("110000"), Some(rect(116.36, 40.08, 0.10, 0.04)), Attributes::new());
     for (code, name) in DEPARTMENTS {
         b.organisation(code, name, "department", DISTRICT_CODE, Some("010-12345"));
     }
-    b.organisation(
-        "dept.street",
-        "街道办事处",
-        "street_office",
-        DISTRICT_CODE,
-        None,
-    );
+    b.organisation("dept.street", "街道办事处", "street_office", DISTRICT_CODE, None);
     b.organisation("op.linli", "邻里平台运营", "operator", DISTRICT_CODE, None);
 
     let communities_per_street = 10;
     // Dwellings hold 2.3 people on average once empty and partly filled ones are counted.
     let dwellings_wanted = (f64::from(target) / 2.3).ceil() as u32;
-    let dwellings_per_community =
-        (dwellings_wanted / (STREETS.len() as u32 * communities_per_street)).max(12);
+    let dwellings_per_community = (dwellings_wanted / (STREETS.len() as u32 * communities_per_street)).max(12);
     let mut placed_people = 0u32;
     let mut first_grid = None;
     let mut first_dwelling = None;
     for (street_suffix, street_name, street_lon, street_lat) in STREETS {
         let street = format!("{DISTRICT_CODE}{street_suffix}");
-        b.region(
-            &street,
-            "street",
-            street_name,
-            Some(DISTRICT_CODE),
-            Some(rect(*street_lon, *street_lat, 0.018, 0.011)),
-            Attributes::new(),
-        );
-        b.organisation(
-            &format!("street.{street}"),
-            &format!("{street_name}办事处"),
-            "street_office",
-            &street,
-            Some("010-80000000"),
-        );
+        b.region(&street, "street", street_name, Some(DISTRICT_CODE), Some(rect(*street_lon, *street_lat, 0.018, 0.011)), Attributes::new());
+        b.organisation(&format!("street.{street}"), &format!("{street_name}办事处"), "street_office", &street, Some("010-80000000"));
         for company in 0..2 {
             b.organisation(
                 &format!("pm.{street}.{company}"),
-                &format!(
-                    "{}物业服务有限公司",
-                    ["首开", "万科", "金隅", "天鸿"][(company + street_suffix.len()) % 4]
-                ),
+                &format!("{}物业服务有限公司", ["首开", "万科", "金隅", "天鸿"][(company + street_suffix.len()) % 4]),
                 "property_company",
                 &street,
                 Some("010-81234567"),
@@ -344,9 +275,7 @@ pub fn generate(seed: u64, residents: u32) -> World {
             format!("sig-{street}"),
             format!("{street_name}路口信号机"),
             "signal_controller",
-            &street,
-            street_lon + 0.01,
-            *street_lat,
+            (&street, street_lon + 0.01, *street_lat),
             Some("dept.traffic_police"),
             Attributes::new(),
         );
@@ -357,35 +286,17 @@ pub fn generate(seed: u64, residents: u32) -> World {
             let lat = street_lat - 0.0055 + f64::from(row) * 0.011;
             let name = format!(
                 "{}{}社区",
-                COMMUNITY_NAMES[(c as usize
-                    + street_suffix.len() * 3
-                    + street_lon.to_bits() as usize % 7)
-                    % COMMUNITY_NAMES.len()],
+                COMMUNITY_NAMES[(c as usize + street_suffix.len() * 3 + street_lon.to_bits() as usize % 7) % COMMUNITY_NAMES.len()],
                 ["", "东", "西", "南", "北", "一", "二", "三", "四", "五"][c as usize]
             );
-            b.region(
-                &community,
-                "community",
-                &name,
-                Some(&street),
-                Some(rect(lon, lat, 0.0034, 0.0052)),
-                Attributes::new(),
-            );
-            b.organisation(
-                &format!("cc.{community}"),
-                &format!("{name}居委会"),
-                "community_committee",
-                &community,
-                Some("010-80000001"),
-            );
+            b.region(&community, "community", &name, Some(&street), Some(rect(lon, lat, 0.0034, 0.0052)), Attributes::new());
+            b.organisation(&format!("cc.{community}"), &format!("{name}居委会"), "community_committee", &community, Some("010-80000001"));
             let property = format!("pm.{street}.{}", c % 2);
             b.device(
                 format!("gate-{community}"),
                 format!("{name}南门门禁"),
                 "access_gate",
-                &community,
-                lon,
-                lat - 0.0050,
+                (&community, lon, lat - 0.0050),
                 Some(&property),
                 Attributes::new(),
             );
@@ -411,22 +322,15 @@ pub fn generate(seed: u64, residents: u32) -> World {
                     format!("bin-{grid}"),
                     format!("{name}{}号垃圾分类站", g + 1),
                     "smart_bin",
-                    &grid,
-                    lon + 0.002,
-                    grid_lat,
+                    (&grid, lon + 0.002, grid_lat),
                     Some(&property),
-                    json!({"fillingLevel": 0.3})
-                        .as_object()
-                        .cloned()
-                        .unwrap_or_default(),
+                    json!({"fillingLevel": 0.3}).as_object().cloned().unwrap_or_default(),
                 );
                 b.device(
                     format!("park-{grid}"),
                     format!("{name}{}号车位", g + 1),
                     "parking_sensor",
-                    &grid,
-                    lon - 0.002,
-                    grid_lat,
+                    (&grid, lon - 0.002, grid_lat),
                     Some(&property),
                     Attributes::new(),
                 );
@@ -448,22 +352,15 @@ pub fn generate(seed: u64, residents: u32) -> World {
                         format!("cam-{building}"),
                         format!("{name}{}号楼高空抛物摄像头", building_no + 1),
                         "camera",
-                        &building,
-                        blon + 0.0002,
-                        blat - 0.0002,
+                        (&building, blon + 0.0002, blat - 0.0002),
                         Some(&property),
-                        json!({"scene": "throwing", "floors": floors})
-                            .as_object()
-                            .cloned()
-                            .unwrap_or_default(),
+                        json!({"scene": "throwing", "floors": floors}).as_object().cloned().unwrap_or_default(),
                     );
                     b.device(
                         format!("smoke-{building}"),
                         format!("{name}{}号楼烟感", building_no + 1),
                         "smoke_sensor",
-                        &building,
-                        blon,
-                        blat,
+                        (&building, blon, blat),
                         Some(&property),
                         Attributes::new(),
                     );
@@ -471,9 +368,7 @@ pub fn generate(seed: u64, residents: u32) -> World {
                         format!("meter-{building}"),
                         format!("{name}{}号楼智能电表", building_no + 1),
                         "smart_meter",
-                        &building,
-                        blon,
-                        blat,
+                        (&building, blon, blat),
                         Some("dept.power"),
                         Attributes::new(),
                     );
@@ -482,9 +377,7 @@ pub fn generate(seed: u64, residents: u32) -> World {
                             format!("elev-{building}"),
                             format!("{name}{}号楼电梯监测", building_no + 1),
                             "elevator_monitor",
-                            &building,
-                            blon,
-                            blat,
+                            (&building, blon, blat),
                             Some(&property),
                             Attributes::new(),
                         );
@@ -494,9 +387,7 @@ pub fn generate(seed: u64, residents: u32) -> World {
                             format!("gas-{building}"),
                             format!("{name}{}号楼燃气报警器", building_no + 1),
                             "gas_sensor",
-                            &building,
-                            blon,
-                            blat,
+                            (&building, blon, blat),
                             Some("dept.gas"),
                             Attributes::new(),
                         );
@@ -504,38 +395,21 @@ pub fn generate(seed: u64, residents: u32) -> World {
                             format!("leak-{building}"),
                             format!("{name}{}号楼水浸传感器", building_no + 1),
                             "water_leak_sensor",
-                            &building,
-                            blon,
-                            blat,
+                            (&building, blon, blat),
                             Some("dept.water"),
                             Attributes::new(),
                         );
                     }
                     for unit_no in 0..units_per_building {
                         let unit = format!("{building}-{}", unit_no + 1);
-                        b.region(
-                            &unit,
-                            "unit",
-                            &format!("{}单元", unit_no + 1),
-                            Some(&building),
-                            None,
-                            Attributes::new(),
-                        );
+                        b.region(&unit, "unit", &format!("{}单元", unit_no + 1), Some(&building), None, Attributes::new());
                         for floor in 1..=floors {
                             for door in 1..=per_floor {
                                 let dwelling = format!("{unit}-{floor:02}{door:02}");
                                 let mut attributes = Attributes::new();
                                 attributes.insert("floor".into(), json!(floor));
-                                attributes
-                                    .insert("area_m2".into(), json!(b.rng.gen_range(45..140)));
-                                b.region(
-                                    &dwelling,
-                                    "dwelling",
-                                    &format!("{floor}{door:02}室"),
-                                    Some(&unit),
-                                    None,
-                                    attributes,
-                                );
+                                attributes.insert("area_m2".into(), json!(b.rng.gen_range(45..140)));
+                                b.region(&dwelling, "dwelling", &format!("{floor}{door:02}室"), Some(&unit), None, attributes);
                                 first_dwelling.get_or_insert(dwelling.clone());
                                 // Some dwellings empty, some crowded.
                                 let people = match b.rng.gen_range(0..100) {
@@ -580,46 +454,16 @@ pub fn generate(seed: u64, residents: u32) -> World {
     let users = vec![
         user(Role::Resident, "居民 王芳", first_dwelling.as_deref(), None),
         user(Role::GridWorker, "网格员 李强", first_grid.as_deref(), None),
-        user(
-            Role::CommunityWorker,
-            "社区工作者 张敏",
-            Some(&hlg_community),
-            None,
-        ),
-        user(
-            Role::CommunitySecretary,
-            "社区书记 刘伟",
-            Some(&hlg_community),
-            None,
-        ),
+        user(Role::CommunityWorker, "社区工作者 张敏", Some(&hlg_community), None),
+        user(Role::CommunitySecretary, "社区书记 刘伟", Some(&hlg_community), None),
         user(Role::StreetDispatcher, "街道调度员 陈静", Some(&hlg), None),
         user(Role::StreetLeader, "街道主任 杨军", Some(&hlg), None),
-        user(
-            Role::DepartmentHandler,
-            "城管处置员 赵磊",
-            None,
-            Some("dept.urban_mgmt"),
-        ),
-        user(
-            Role::DistrictDispatcher,
-            "区调度员 黄丽",
-            Some(DISTRICT_CODE),
-            None,
-        ),
+        user(Role::DepartmentHandler, "城管处置员 赵磊", None, Some("dept.urban_mgmt")),
+        user(Role::DistrictDispatcher, "区调度员 黄丽", Some(DISTRICT_CODE), None),
         user(Role::Leader, "区领导 周明", Some(DISTRICT_CODE), None),
-        user(
-            Role::DataSteward,
-            "数据管理员 吴娟",
-            Some(DISTRICT_CODE),
-            None,
-        ),
+        user(Role::DataSteward, "数据管理员 吴娟", Some(DISTRICT_CODE), None),
         user(Role::Admin, "系统管理员", None, None),
-        user(
-            Role::Integrator,
-            "集成方 平台对接",
-            Some(DISTRICT_CODE),
-            None,
-        ),
+        user(Role::Integrator, "集成方 平台对接", Some(DISTRICT_CODE), None),
     ];
     World {
         regions: ImportBatch::Regions(b.regions),
@@ -653,72 +497,32 @@ mod tests {
         assert!((4_500..=5_000).contains(&people), "{people}");
         assert_ne!(generate(8, 5_000).residents, a.residents);
         assert_eq!(a.users.len(), Role::ALL.len());
-        let ImportBatch::Regions(regions) = &a.regions else {
-            panic!()
-        };
-        let streets: Vec<&str> = regions
-            .iter()
-            .filter(|(_, r)| r.level == linli_domain::Level::Street)
-            .map(|(_, r)| r.name.as_str())
-            .collect();
-        assert_eq!(
-            streets,
-            [
-                "回龙观街道",
-                "龙泽园街道",
-                "史各庄街道",
-                "霍营街道",
-                "天通苑北街道",
-                "天通苑南街道"
-            ]
-        );
-        assert_eq!(
-            regions
-                .iter()
-                .filter(|(_, r)| r.level == linli_domain::Level::Community)
-                .count(),
-            60
-        );
-        let ImportBatch::Devices(devices) = &a.devices else {
-            panic!()
-        };
-        for kind in linli_domain::DeviceKind::ALL
-            .iter()
-            .filter(|k| **k != linli_domain::DeviceKind::Other)
-        {
-            assert!(
-                devices.iter().any(|(_, d)| d.kind == *kind),
-                "no {kind} in the demo"
-            );
+        let ImportBatch::Regions(regions) = &a.regions else { panic!() };
+        let streets: Vec<&str> = regions.iter().filter(|(_, r)| r.level == linli_domain::Level::Street).map(|(_, r)| r.name.as_str()).collect();
+        assert_eq!(streets, ["回龙观街道", "龙泽园街道", "史各庄街道", "霍营街道", "天通苑北街道", "天通苑南街道"]);
+        assert_eq!(regions.iter().filter(|(_, r)| r.level == linli_domain::Level::Community).count(), 60);
+        let ImportBatch::Devices(devices) = &a.devices else { panic!() };
+        for kind in linli_domain::DeviceKind::ALL.iter().filter(|k| **k != linli_domain::DeviceKind::Other) {
+            assert!(devices.iter().any(|(_, d)| d.kind == *kind), "no {kind} in the demo");
         }
     }
 
     #[test]
     fn id_numbers_are_unique() {
         let world = generate(3, 60_000);
-        let ImportBatch::Residents(people) = &world.residents else {
-            panic!()
-        };
-        let unique: std::collections::HashSet<_> =
-            people.iter().map(|(_, p)| p.id_number.clone()).collect();
+        let ImportBatch::Residents(people) = &world.residents else { panic!() };
+        let unique: std::collections::HashSet<_> = people.iter().map(|(_, p)| p.id_number.clone()).collect();
         assert_eq!(unique.len(), people.len());
     }
 
     #[test]
     fn id_numbers_carry_valid_check_digits() {
         let world = generate(1, 1_000);
-        let ImportBatch::Residents(people) = &world.residents else {
-            panic!()
-        };
+        let ImportBatch::Residents(people) = &world.residents else { panic!() };
         let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
         for (_, p) in people.iter().take(100) {
             let id = p.id_number.as_deref().unwrap();
-            let sum: u32 = id
-                .bytes()
-                .take(17)
-                .zip(weights)
-                .map(|(b, w)| u32::from(b - b'0') * w)
-                .sum();
+            let sum: u32 = id.bytes().take(17).zip(weights).map(|(b, w)| u32::from(b - b'0') * w).sum();
             assert_eq!(id.as_bytes()[17], b"10X98765432"[(sum % 11) as usize]);
         }
     }

@@ -23,27 +23,12 @@ impl Role {
     /// Roles whose work needs residents' names, ID numbers and phones in the clear: the people who
     /// visit and call residents, and the stewards of the data. Every such read is audited.
     pub fn sees_sensitive(self) -> bool {
-        matches!(
-            self,
-            Role::GridWorker
-                | Role::CommunityWorker
-                | Role::CommunitySecretary
-                | Role::DataSteward
-                | Role::Admin
-        )
+        matches!(self, Role::GridWorker | Role::CommunityWorker | Role::CommunitySecretary | Role::DataSteward | Role::Admin)
     }
 
     /// Roles that may create, change and delete registry records within their jurisdiction.
     pub fn edits_registry(self) -> bool {
-        matches!(
-            self,
-            Role::GridWorker
-                | Role::CommunityWorker
-                | Role::CommunitySecretary
-                | Role::DataSteward
-                | Role::Admin
-                | Role::Integrator
-        )
+        matches!(self, Role::GridWorker | Role::CommunityWorker | Role::CommunitySecretary | Role::DataSteward | Role::Admin | Role::Integrator)
     }
 
     /// Roles that may run bulk imports.

@@ -81,18 +81,12 @@ pub struct DeviceInput<'a> {
 impl NewDevice {
     pub fn parse(input: DeviceInput<'_>) -> Result<Self, Invalid> {
         let mut errors = Invalid::default();
-        let code = required(&mut errors, "code", input.code)
-            .and_then(|c| errors.check(parse_code("code", c)));
-        let name = required(&mut errors, "name", input.name)
-            .and_then(|n| errors.check(parse_name("name", n)));
-        let kind = required(&mut errors, "kind", input.kind)
-            .and_then(|k| errors.check(DeviceKind::parse("kind", k)));
-        let region_code = required(&mut errors, "region_code", input.region_code)
-            .and_then(|c| errors.check(parse_code("region_code", c)));
-        let position = crate::region::parse_location(&mut errors, None, input.lon, input.lat)
-            .and_then(|g| g.centroid());
-        let owner_org_code = non_empty(input.owner_org_code)
-            .and_then(|c| errors.check(parse_code("owner_org_code", c)));
+        let code = required(&mut errors, "code", input.code).and_then(|c| errors.check(parse_code("code", c)));
+        let name = required(&mut errors, "name", input.name).and_then(|n| errors.check(parse_name("name", n)));
+        let kind = required(&mut errors, "kind", input.kind).and_then(|k| errors.check(DeviceKind::parse("kind", k)));
+        let region_code = required(&mut errors, "region_code", input.region_code).and_then(|c| errors.check(parse_code("region_code", c)));
+        let position = crate::region::parse_location(&mut errors, None, input.lon, input.lat).and_then(|g| g.centroid());
+        let owner_org_code = non_empty(input.owner_org_code).and_then(|c| errors.check(parse_code("owner_org_code", c)));
         let status = match non_empty(input.status) {
             Some(s) => errors.check(DeviceStatus::parse("status", s)),
             None => Some(DeviceStatus::Offline),

@@ -21,9 +21,7 @@ pub use device::{Device, DeviceKind, DeviceStatus, NewDevice};
 pub use error::{Invalid, InvalidField};
 pub use geo::{BBox, Geometry, Position};
 pub use organisation::{NewOrganisation, OrgKind, Organisation};
-pub use person::{
-    CareTag, DwellingLink, DwellingRelation, Gender, NewResident, ResidenceKind, Resident,
-};
+pub use person::{CareTag, DwellingLink, DwellingRelation, Gender, NewResident, ResidenceKind, Resident};
 pub use region::{Level, NewRegion, Region};
 pub use user::User;
 

@@ -37,9 +37,7 @@ impl crate::person::Resident {
         self.id_number = self.id_number.as_deref().map(mask_id_number);
         self.phone = self.phone.as_deref().map(mask_phone);
         // The birth date is derived from the ID number and would un-mask part of it.
-        self.birth_date = self
-            .birth_date
-            .map(|d| format!("{}-**-**", &d[..4.min(d.len())]));
+        self.birth_date = self.birth_date.map(|d| format!("{}-**-**", &d[..4.min(d.len())]));
         self
     }
 }

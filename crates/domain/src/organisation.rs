@@ -58,23 +58,14 @@ pub struct OrganisationInput<'a> {
 impl NewOrganisation {
     pub fn parse(input: OrganisationInput<'_>) -> Result<Self, Invalid> {
         let mut errors = Invalid::default();
-        let code = required(&mut errors, "code", input.code)
-            .and_then(|c| errors.check(parse_code("code", c)));
-        let name = required(&mut errors, "name", input.name)
-            .and_then(|n| errors.check(parse_name("name", n)));
-        let kind = required(&mut errors, "kind", input.kind)
-            .and_then(|k| errors.check(OrgKind::parse("kind", k)));
-        let region_code = required(&mut errors, "region_code", input.region_code)
-            .and_then(|c| errors.check(parse_code("region_code", c)));
-        let parent_code =
-            non_empty(input.parent_code).and_then(|c| errors.check(parse_code("parent_code", c)));
-        let phone = non_empty(input.phone)
-            .and_then(|p| errors.check(crate::person::parse_phone("phone", p)));
+        let code = required(&mut errors, "code", input.code).and_then(|c| errors.check(parse_code("code", c)));
+        let name = required(&mut errors, "name", input.name).and_then(|n| errors.check(parse_name("name", n)));
+        let kind = required(&mut errors, "kind", input.kind).and_then(|k| errors.check(OrgKind::parse("kind", k)));
+        let region_code = required(&mut errors, "region_code", input.region_code).and_then(|c| errors.check(parse_code("region_code", c)));
+        let parent_code = non_empty(input.parent_code).and_then(|c| errors.check(parse_code("parent_code", c)));
+        let phone = non_empty(input.phone).and_then(|p| errors.check(crate::person::parse_phone("phone", p)));
         if code.is_some() && code == parent_code {
-            errors.push(
-                "parent_code",
-                "an organisation cannot be its own parent (cycle)",
-            );
+            errors.push("parent_code", "an organisation cannot be its own parent (cycle)");
         }
         errors.into_result()?;
         Ok(NewOrganisation {

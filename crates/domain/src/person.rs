@@ -50,16 +50,8 @@ pub struct CareTag(pub String);
 impl CareTag {
     pub fn parse(field: &str, raw: &str) -> Result<Self, InvalidField> {
         let tag = raw.trim();
-        if tag.is_empty()
-            || tag.chars().count() > 32
-            || tag
-                .chars()
-                .any(|c| c.is_control() || matches!(c, ',' | ';' | '|'))
-        {
-            return Err(InvalidField::new(
-                field,
-                format!("care tag {tag:?} must be 1 to 32 characters without separators"),
-            ));
+        if tag.is_empty() || tag.chars().count() > 32 || tag.chars().any(|c| c.is_control() || matches!(c, ',' | ';' | '|')) {
+            return Err(InvalidField::new(field, format!("care tag {tag:?} must be 1 to 32 characters without separators")));
         }
         for (code, aliases) in KNOWN_CARE_TAGS {
             if code.eq_ignore_ascii_case(tag) || aliases.contains(&tag) {
@@ -72,11 +64,7 @@ impl CareTag {
     /// Splits a list written as `a;b`, `a|b` or `a,b` (CSV cells use `;` or `|`).
     pub fn parse_list(field: &str, raw: &str) -> Result<Vec<Self>, InvalidField> {
         let mut tags: Vec<CareTag> = Vec::new();
-        for part in raw
-            .split([';', '|', ',', '；', '、'])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        for part in raw.split([';', '|', ',', '；', '、']).map(str::trim).filter(|s| !s.is_empty()) {
             let tag = Self::parse(field, part)?;
             if !tags.contains(&tag) {
                 tags.push(tag);
@@ -86,11 +74,7 @@ impl CareTag {
     }
 
     pub fn label_zh(&self) -> &str {
-        KNOWN_CARE_TAGS
-            .iter()
-            .find(|(c, _)| *c == self.0)
-            .map(|(_, a)| a[0])
-            .unwrap_or(&self.0)
+        KNOWN_CARE_TAGS.iter().find(|(c, _)| *c == self.0).map(|(_, a)| a[0]).unwrap_or(&self.0)
     }
 }
 
@@ -156,25 +140,16 @@ pub struct ResidentInput<'a> {
 impl NewResident {
     pub fn parse(input: ResidentInput<'_>) -> Result<Self, Invalid> {
         let mut errors = Invalid::default();
-        let name = required(&mut errors, "name", input.name)
-            .and_then(|n| errors.check(parse_name("name", n)));
-        let id_number =
-            non_empty(input.id_number).and_then(|v| errors.check(parse_id_number("id_number", v)));
+        let name = required(&mut errors, "name", input.name).and_then(|n| errors.check(parse_name("name", n)));
+        let id_number = non_empty(input.id_number).and_then(|v| errors.check(parse_id_number("id_number", v)));
         let phone = non_empty(input.phone).and_then(|v| errors.check(parse_phone("phone", v)));
-        let mut gender =
-            non_empty(input.gender).and_then(|v| errors.check(Gender::parse("gender", v)));
-        let mut birth_date =
-            non_empty(input.birth_date).and_then(|v| errors.check(parse_date("birth_date", v)));
+        let mut gender = non_empty(input.gender).and_then(|v| errors.check(Gender::parse("gender", v)));
+        let mut birth_date = non_empty(input.birth_date).and_then(|v| errors.check(parse_date("birth_date", v)));
         if let Some(id) = &id_number {
             // An 18-digit ID number carries the birth date and sex; fill them in when absent.
             if id.len() == 18 {
-                birth_date = birth_date
-                    .or_else(|| Some(format!("{}-{}-{}", &id[6..10], &id[10..12], &id[12..14])));
-                gender = gender.or(Some(if (id.as_bytes()[16] - b'0') % 2 == 1 {
-                    Gender::Male
-                } else {
-                    Gender::Female
-                }));
+                birth_date = birth_date.or_else(|| Some(format!("{}-{}-{}", &id[6..10], &id[10..12], &id[12..14])));
+                gender = gender.or(Some(if (id.as_bytes()[16] - b'0') % 2 == 1 { Gender::Male } else { Gender::Female }));
             }
         }
         let residence_kind = match non_empty(input.residence_kind) {
@@ -191,8 +166,7 @@ impl NewResident {
                 }
             }
         }
-        let home_code = required(&mut errors, "dwelling_code", input.home_code)
-            .and_then(|c| errors.check(parse_code("dwelling_code", c)));
+        let home_code = required(&mut errors, "dwelling_code", input.home_code).and_then(|c| errors.check(parse_code("dwelling_code", c)));
         let relation = match non_empty(input.relation) {
             Some(v) => errors.check(DwellingRelation::parse("relation", v)),
             None => Some(DwellingRelation::Member),
@@ -219,15 +193,10 @@ impl NewResident {
 pub fn parse_id_number(field: &str, raw: &str) -> Result<String, InvalidField> {
     let id = raw.trim().to_ascii_uppercase();
     let bytes = id.as_bytes();
-    let well_formed = bytes.len() == 18
-        && bytes[..17].iter().all(u8::is_ascii_digit)
-        && (bytes[17].is_ascii_digit() || bytes[17] == b'X');
+    let well_formed = bytes.len() == 18 && bytes[..17].iter().all(u8::is_ascii_digit) && (bytes[17].is_ascii_digit() || bytes[17] == b'X');
     let legacy = bytes.len() == 15 && bytes.iter().all(u8::is_ascii_digit);
     if !(well_formed || legacy) {
-        return Err(InvalidField::new(
-            field,
-            "must be an 18-character ID-card number (17 digits and a digit or X)",
-        ));
+        return Err(InvalidField::new(field, "must be an 18-character ID-card number (17 digits and a digit or X)"));
     }
     if well_formed {
         let y: i64 = id[6..10].parse().unwrap_or(0);
@@ -244,22 +213,13 @@ pub fn parse_id_number(field: &str, raw: &str) -> Result<String, InvalidField> {
 /// optional area code and hyphen, optionally prefixed by +86.
 pub fn parse_phone(field: &str, raw: &str) -> Result<String, InvalidField> {
     let phone: String = raw.trim().chars().filter(|c| !matches!(c, ' ')).collect();
-    let phone = phone
-        .strip_prefix("+86")
-        .map(str::to_string)
-        .unwrap_or(phone);
+    let phone = phone.strip_prefix("+86").map(str::to_string).unwrap_or(phone);
     let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
     let only_digits_and_hyphen = phone.chars().all(|c| c.is_ascii_digit() || c == '-');
     let mobile = phone.len() == 11 && digits.len() == 11 && phone.starts_with('1');
-    let landline = only_digits_and_hyphen
-        && (7..=12).contains(&digits.len())
-        && !phone.starts_with('-')
-        && !phone.ends_with('-');
+    let landline = only_digits_and_hyphen && (7..=12).contains(&digits.len()) && !phone.starts_with('-') && !phone.ends_with('-');
     if !(mobile || landline) {
-        return Err(InvalidField::new(
-            field,
-            "must be an 11-digit mobile number or a landline number",
-        ));
+        return Err(InvalidField::new(field, "must be an 11-digit mobile number or a landline number"));
     }
     Ok(phone)
 }
@@ -269,17 +229,11 @@ pub fn parse_date(field: &str, raw: &str) -> Result<String, InvalidField> {
     let raw = raw.trim();
     let parts: Vec<&str> = raw.split('-').collect();
     let ok = parts.len() == 3 && parts[0].len() == 4 && parts[1].len() == 2 && parts[2].len() == 2;
-    let numbers = (
-        parts.first().and_then(|p| p.parse::<i64>().ok()),
-        parts.get(1).and_then(|p| p.parse::<u32>().ok()),
-        parts.get(2).and_then(|p| p.parse::<u32>().ok()),
-    );
+    let numbers =
+        (parts.first().and_then(|p| p.parse::<i64>().ok()), parts.get(1).and_then(|p| p.parse::<u32>().ok()), parts.get(2).and_then(|p| p.parse::<u32>().ok()));
     match numbers {
         (Some(y), Some(m), Some(d)) if ok && is_valid_date(y, m, d) => Ok(raw.to_string()),
-        _ => Err(InvalidField::new(
-            field,
-            "must be a date written YYYY-MM-DD",
-        )),
+        _ => Err(InvalidField::new(field, "must be a date written YYYY-MM-DD")),
     }
 }
 
@@ -289,10 +243,7 @@ mod tests {
 
     #[test]
     fn id_numbers() {
-        assert_eq!(
-            parse_id_number("id_number", "11011419900307123x").unwrap(),
-            "11011419900307123X"
-        );
+        assert_eq!(parse_id_number("id_number", "11011419900307123x").unwrap(), "11011419900307123X");
         assert!(parse_id_number("id_number", "110114199013071234").is_err());
         assert!(parse_id_number("id_number", "1101141990").is_err());
         assert!(parse_id_number("id_number", "110114900307123").is_ok());
@@ -301,10 +252,7 @@ mod tests {
     #[test]
     fn phones() {
         assert!(parse_phone("phone", "13812345678").is_ok());
-        assert_eq!(
-            parse_phone("phone", "+86 138 1234 5678").unwrap(),
-            "13812345678"
-        );
+        assert_eq!(parse_phone("phone", "+86 138 1234 5678").unwrap(), "13812345678");
         assert!(parse_phone("phone", "010-62345678").is_ok());
         assert!(parse_phone("phone", "12ab").is_err());
         assert!(parse_phone("phone", "23812345678901").is_err());
@@ -330,11 +278,7 @@ mod tests {
 
     #[test]
     fn resident_reports_missing_fields() {
-        let err = NewResident::parse(ResidentInput {
-            phone: Some("x"),
-            ..Default::default()
-        })
-        .unwrap_err();
+        let err = NewResident::parse(ResidentInput { phone: Some("x"), ..Default::default() }).unwrap_err();
         let fields: Vec<&str> = err.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["name", "phone", "dwelling_code"]);
     }

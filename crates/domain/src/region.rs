@@ -43,10 +43,7 @@ impl Level {
         if self.rank() > parent.rank() {
             Ok(())
         } else {
-            Err(InvalidField::new(
-                "parent_code",
-                format!("a {self} cannot be placed under a {parent}"),
-            ))
+            Err(InvalidField::new("parent_code", format!("a {self} cannot be placed under a {parent}")))
         }
     }
 }
@@ -96,14 +93,10 @@ impl NewRegion {
     /// Validates every field, reporting all problems at once.
     pub fn parse(input: RegionInput<'_>) -> Result<Self, Invalid> {
         let mut errors = Invalid::default();
-        let code = required(&mut errors, "code", input.code)
-            .and_then(|c| errors.check(parse_code("code", c)));
-        let level = required(&mut errors, "level", input.level)
-            .and_then(|l| errors.check(Level::parse("level", l)));
-        let name = required(&mut errors, "name", input.name)
-            .and_then(|n| errors.check(parse_name("name", n)));
-        let parent_code =
-            non_empty(input.parent_code).and_then(|p| errors.check(parse_code("parent_code", p)));
+        let code = required(&mut errors, "code", input.code).and_then(|c| errors.check(parse_code("code", c)));
+        let level = required(&mut errors, "level", input.level).and_then(|l| errors.check(Level::parse("level", l)));
+        let name = required(&mut errors, "name", input.name).and_then(|n| errors.check(parse_name("name", n)));
+        let parent_code = non_empty(input.parent_code).and_then(|p| errors.check(parse_code("parent_code", p)));
         let geometry = parse_location(&mut errors, input.geometry, input.lon, input.lat);
         if let (Some(code), Some(parent)) = (&code, &parent_code) {
             if code == parent {
@@ -113,13 +106,7 @@ impl NewRegion {
         if level.is_some_and(|l| l != Level::City) && parent_code.is_none() && errors.is_empty() {
             // Only the top of a tree may lack a parent; a district may also stand alone as a root.
             if !matches!(level, Some(Level::District)) {
-                errors.push(
-                    "parent_code",
-                    format!(
-                        "a {} needs a parent",
-                        level.map(Level::as_str).unwrap_or("")
-                    ),
-                );
+                errors.push("parent_code", format!("a {} needs a parent", level.map(Level::as_str).unwrap_or("")));
             }
         }
         errors.into_result()?;
@@ -135,17 +122,10 @@ impl NewRegion {
 }
 
 /// Reads a location given either as a GeoJSON geometry or as lon/lat.
-pub fn parse_location(
-    errors: &mut Invalid,
-    geometry: Option<&serde_json::Value>,
-    lon: Option<f64>,
-    lat: Option<f64>,
-) -> Option<Geometry> {
+pub fn parse_location(errors: &mut Invalid, geometry: Option<&serde_json::Value>, lon: Option<f64>, lat: Option<f64>) -> Option<Geometry> {
     match (geometry.filter(|g| !g.is_null()), lon, lat) {
         (Some(g), _, _) => errors.check(Geometry::parse("geometry", g)),
-        (None, Some(lon), Some(lat)) => errors
-            .check(Position::parse("lon", lon, lat))
-            .map(Geometry::point),
+        (None, Some(lon), Some(lat)) => errors.check(Position::parse("lon", lon, lat)).map(Geometry::point),
         (None, Some(_), None) => {
             errors.push("lat", "is required when lon is given");
             None
@@ -158,11 +138,7 @@ pub fn parse_location(
     }
 }
 
-pub(crate) fn required<'a>(
-    errors: &mut Invalid,
-    field: &str,
-    value: Option<&'a str>,
-) -> Option<&'a str> {
+pub(crate) fn required<'a>(errors: &mut Invalid, field: &str, value: Option<&'a str>) -> Option<&'a str> {
     let value = non_empty(value);
     if value.is_none() {
         errors.push(field, "is required");
@@ -185,13 +161,7 @@ mod tests {
     use super::*;
 
     fn input<'a>(code: &'a str, level: &'a str, parent: Option<&'a str>) -> RegionInput<'a> {
-        RegionInput {
-            code: Some(code),
-            level: Some(level),
-            name: Some("名"),
-            parent_code: parent,
-            ..Default::default()
-        }
+        RegionInput { code: Some(code), level: Some(level), name: Some("名"), parent_code: parent, ..Default::default() }
     }
 
     #[test]
@@ -206,15 +176,8 @@ mod tests {
 
     #[test]
     fn reports_every_bad_field() {
-        let err = NewRegion::parse(RegionInput {
-            code: Some("a b"),
-            level: Some("x"),
-            name: None,
-            lon: Some(500.0),
-            lat: Some(1.0),
-            ..Default::default()
-        })
-        .unwrap_err();
+        let err = NewRegion::parse(RegionInput { code: Some("a b"), level: Some("x"), name: None, lon: Some(500.0), lat: Some(1.0), ..Default::default() })
+            .unwrap_err();
         let fields: Vec<&str> = err.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["code", "level", "name", "lon"]);
     }
@@ -224,12 +187,7 @@ mod tests {
         assert!(NewRegion::parse(input("c1", "community", Some("c1"))).is_err());
         assert!(NewRegion::parse(input("c1", "community", None)).is_err());
         assert!(NewRegion::parse(input("bj", "city", None)).is_ok());
-        let r = NewRegion::parse(RegionInput {
-            lon: Some(116.3),
-            lat: Some(40.0),
-            ..input("b1", "楼栋", Some("c1"))
-        })
-        .unwrap();
+        let r = NewRegion::parse(RegionInput { lon: Some(116.3), lat: Some(40.0), ..input("b1", "楼栋", Some("c1")) }).unwrap();
         assert_eq!(r.geometry.unwrap().centroid().unwrap().lon, 116.3);
     }
 }

@@ -11,14 +11,8 @@ pub fn parse_code(field: &str, raw: &str) -> Result<String, InvalidField> {
     if code.len() > 64 {
         return Err(InvalidField::new(field, "must be at most 64 characters"));
     }
-    if let Some(bad) = code
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-    {
-        return Err(InvalidField::new(
-            field,
-            format!("must use only letters, digits, '.', '_' and '-' (found {bad:?})"),
-        ));
+    if let Some(bad) = code.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
+        return Err(InvalidField::new(field, format!("must use only letters, digits, '.', '_' and '-' (found {bad:?})")));
     }
     Ok(code.to_string())
 }
@@ -33,10 +27,7 @@ pub fn parse_name(field: &str, raw: &str) -> Result<String, InvalidField> {
         return Err(InvalidField::new(field, "must be at most 200 characters"));
     }
     if name.chars().any(char::is_control) {
-        return Err(InvalidField::new(
-            field,
-            "must not contain control characters",
-        ));
+        return Err(InvalidField::new(field, "must not contain control characters"));
     }
     Ok(name.to_string())
 }
@@ -47,12 +38,7 @@ pub fn non_empty(raw: Option<&str>) -> Option<&str> {
 }
 
 /// Parses an enum-like value from any of its accepted spellings (English code or Chinese term).
-pub fn parse_keyword<T: Copy>(
-    field: &str,
-    raw: &str,
-    table: &[(T, &[&str])],
-    kind: &str,
-) -> Result<T, InvalidField> {
+pub fn parse_keyword<T: Copy>(field: &str, raw: &str, table: &[(T, &[&str])], kind: &str) -> Result<T, InvalidField> {
     let wanted = raw.trim();
     for (value, spellings) in table {
         if spellings.iter().any(|s| s.eq_ignore_ascii_case(wanted)) {
@@ -60,13 +46,7 @@ pub fn parse_keyword<T: Copy>(
         }
     }
     let known: Vec<&str> = table.iter().map(|(_, s)| s[0]).collect();
-    Err(InvalidField::new(
-        field,
-        format!(
-            "unknown {kind} {wanted:?}; expected one of {}",
-            known.join(", ")
-        ),
-    ))
+    Err(InvalidField::new(field, format!("unknown {kind} {wanted:?}; expected one of {}", known.join(", "))))
 }
 
 /// Defines a closed keyword enum with its English code first, then accepted aliases.

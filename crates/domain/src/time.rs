@@ -9,12 +9,7 @@ pub fn format_rfc3339(ms: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -47,20 +42,7 @@ pub fn is_valid_date(y: i64, m: u32, d: u32) -> bool {
         return false;
     }
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
+    let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     d <= days[(m - 1) as usize]
 }
 
@@ -91,10 +73,7 @@ mod tests {
     #[test]
     fn formats_known_instants() {
         assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(
-            format_rfc3339(1_795_593_600_123),
-            "2026-11-25T08:00:00.123Z"
-        );
+        assert_eq!(format_rfc3339(1_795_593_600_123), "2026-11-25T08:00:00.123Z");
         assert_eq!(format_rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
     }
 

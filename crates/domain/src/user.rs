@@ -23,31 +23,19 @@ pub struct User {
 /// A username: 2 to 64 characters of letters, digits, `.`, `_`, `-` and `@`.
 pub fn parse_username(raw: &str) -> Result<String, InvalidField> {
     let name = raw.trim();
-    let ok = (2..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    let ok = (2..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
     if ok {
         Ok(name.to_string())
     } else {
-        Err(InvalidField::new(
-            "username",
-            "must be 2 to 64 letters, digits, '.', '_', '-' or '@'",
-        ))
+        Err(InvalidField::new("username", "must be 2 to 64 letters, digits, '.', '_', '-' or '@'"))
     }
 }
 
 /// A password of at least 8 characters (NIST SP 800-63B's floor) and at most 256.
 pub fn check_password(raw: &str) -> Result<(), InvalidField> {
     match raw.chars().count() {
-        n if n < 8 => Err(InvalidField::new(
-            "password",
-            "must be at least 8 characters",
-        )),
-        n if n > 256 => Err(InvalidField::new(
-            "password",
-            "must be at most 256 characters",
-        )),
+        n if n < 8 => Err(InvalidField::new("password", "must be at least 8 characters")),
+        n if n > 256 => Err(InvalidField::new("password", "must be at most 256 characters")),
         _ => Ok(()),
     }
 }

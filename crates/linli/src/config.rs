@@ -52,20 +52,10 @@ pub struct LogConfig {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            server: ServerConfig {
-                listen: "127.0.0.1:8080".into(),
-            },
-            storage: StorageConfig {
-                data_dir: PathBuf::from("data"),
-                database_url: None,
-                max_connections: 16,
-            },
-            auth: AuthConfig {
-                session_ttl_hours: 12,
-            },
-            log: LogConfig {
-                level: "info".into(),
-            },
+            server: ServerConfig { listen: "127.0.0.1:8080".into() },
+            storage: StorageConfig { data_dir: PathBuf::from("data"), database_url: None, max_connections: 16 },
+            auth: AuthConfig { session_ttl_hours: 12 },
+            log: LogConfig { level: "info".into() },
         }
     }
 }
@@ -75,19 +65,11 @@ impl Config {
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
-            anyhow::ensure!(
-                file.exists(),
-                "config file {} does not exist",
-                file.display()
-            );
+            anyhow::ensure!(file.exists(), "config file {} does not exist", file.display());
             figment = figment.merge(Toml::file(file));
         }
         // LINLI_TEST_* variables belong to the test suite, not to the server.
-        figment = figment.merge(
-            Env::prefixed("LINLI_")
-                .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"))
-                .split("__"),
-        );
+        figment = figment.merge(Env::prefixed("LINLI_").filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_")).split("__"));
         let config: Config = figment.extract().context("invalid configuration")?;
         config.validate()?;
         Ok(config)
@@ -95,31 +77,19 @@ impl Config {
 
     pub fn validate(&self) -> anyhow::Result<()> {
         self.listen_addr()?;
-        anyhow::ensure!(
-            self.auth.session_ttl_hours > 0,
-            "auth.session_ttl_hours must be at least 1"
-        );
+        anyhow::ensure!(self.auth.session_ttl_hours > 0, "auth.session_ttl_hours must be at least 1");
         if let Some(url) = self.database_url() {
-            anyhow::ensure!(
-                url.starts_with("postgres://") || url.starts_with("postgresql://"),
-                "storage.database_url must be a postgres:// URL"
-            );
+            anyhow::ensure!(url.starts_with("postgres://") || url.starts_with("postgresql://"), "storage.database_url must be a postgres:// URL");
         }
         Ok(())
     }
 
     pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
-        self.server
-            .listen
-            .parse()
-            .with_context(|| format!("server.listen {:?} is not HOST:PORT", self.server.listen))
+        self.server.listen.parse().with_context(|| format!("server.listen {:?} is not HOST:PORT", self.server.listen))
     }
 
     pub fn database_url(&self) -> Option<&str> {
-        self.storage
-            .database_url
-            .as_deref()
-            .filter(|u| !u.trim().is_empty())
+        self.storage.database_url.as_deref().filter(|u| !u.trim().is_empty())
     }
 
     /// The database URL with any password hidden, for logs.
@@ -150,11 +120,8 @@ mod tests {
     fn file_then_environment() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("linli.toml");
-        std::fs::write(
-            &file,
-            "[server]\nlisten = \"127.0.0.1:9000\"\n[auth]\nsession_ttl_hours = 2\n",
-        )
-        .unwrap();
+        std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:9000\"\n[auth]\nsession_ttl_hours = 2\n").unwrap();
+        #[allow(clippy::result_large_err)] // figment::Jail fixes the closure's error type
         figment::Jail::expect_with(|jail| {
             jail.set_env("LINLI_AUTH__SESSION_TTL_HOURS", "5");
             jail.set_env("LINLI_TEST_DATABASE_URL", "postgres://ignored");
@@ -174,9 +141,6 @@ mod tests {
         config.storage.database_url = Some("mysql://x".into());
         assert!(config.validate().is_err());
         config.storage.database_url = Some("postgres://linli:secret@db:5432/linli".into());
-        assert_eq!(
-            config.database_label(),
-            "postgres://linli:***@db:5432/linli"
-        );
+        assert_eq!(config.database_label(), "postgres://linli:***@db:5432/linli");
     }
 }

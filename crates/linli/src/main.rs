@@ -13,11 +13,7 @@ use linli_store::{Jurisdiction, SqlStore, Store, UserPatch};
 use crate::config::Config;
 
 #[derive(Parser)]
-#[command(
-    name = "linli",
-    version,
-    about = "Linli (邻里): smart-community governance platform"
-)]
+#[command(name = "linli", version, about = "Linli (邻里): smart-community governance platform")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -185,24 +181,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
 }
 
 async fn open_store(config: &Config) -> anyhow::Result<Arc<SqlStore>> {
     let store = match config.database_url() {
         Some(url) => SqlStore::connect_postgres(url, None, config.storage.max_connections).await,
         None => {
-            std::fs::create_dir_all(&config.storage.data_dir).with_context(|| {
-                format!(
-                    "cannot create data directory {}",
-                    config.storage.data_dir.display()
-                )
-            })?;
+            std::fs::create_dir_all(&config.storage.data_dir).with_context(|| format!("cannot create data directory {}", config.storage.data_dir.display()))?;
             SqlStore::open_sqlite(&config.sqlite_path()).await
         }
     }
@@ -211,16 +198,12 @@ async fn open_store(config: &Config) -> anyhow::Result<Arc<SqlStore>> {
 }
 
 async fn serve(config: &Config, store: Arc<SqlStore>) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.listen_addr()?)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    let listener = tokio::net::TcpListener::bind(config.listen_addr()?).await.with_context(|| format!("cannot listen on {}", config.server.listen))?;
     let address = listener.local_addr()?;
     let mut state = AppState::new(store.clone());
     state.session_ttl_ms = i64::from(config.auth.session_ttl_hours) * 3_600_000;
     tracing::info!(address = %address, database = %config.database_label(), "linli serving");
-    println!(
-        "linli listening on http://{address} (API under /api/v1, OpenAPI at /api/v1/openapi.json)"
-    );
+    println!("linli listening on http://{address} (API under /api/v1, OpenAPI at /api/v1/openapi.json)");
     linli_api::serve(listener, state, shutdown_signal()).await?;
     store.close().await;
     Ok(())
@@ -230,14 +213,13 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]
@@ -254,31 +236,16 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         config.server.listen = listen;
     }
     config.validate()?;
-    anyhow::ensure!(
-        args.demo_password.chars().count() >= 8,
-        "--demo-password must be at least 8 characters"
-    );
-    anyhow::ensure!(
-        (1_000..=linli_demo::MAX_RESIDENTS).contains(&args.scale),
-        "--scale must be between 1000 and {}",
-        linli_demo::MAX_RESIDENTS
-    );
+    anyhow::ensure!(args.demo_password.chars().count() >= 8, "--demo-password must be at least 8 characters");
+    anyhow::ensure!((1_000..=linli_demo::MAX_RESIDENTS).contains(&args.scale), "--scale must be between 1000 and {}", linli_demo::MAX_RESIDENTS);
     init_logging(&config);
     remove_demo_database(&config.sqlite_path())?;
     let started = std::time::Instant::now();
     let store = open_store(&config).await?;
     let world = linli_demo::generate(args.seed, args.scale);
     let everywhere = Jurisdiction::everywhere();
-    for batch in [
-        &world.regions,
-        &world.organisations,
-        &world.residents,
-        &world.devices,
-    ] {
-        store
-            .import(&everywhere, batch)
-            .await
-            .map_err(|e| anyhow::anyhow!("demo world failed to load: {e}"))?;
+    for batch in [&world.regions, &world.organisations, &world.residents, &world.devices] {
+        store.import(&everywhere, batch).await.map_err(|e| anyhow::anyhow!("demo world failed to load: {e}"))?;
     }
     for demo_user in &world.users {
         let body = UserBody {
@@ -289,9 +256,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             region_code: demo_user.region_code.clone(),
             org_code: demo_user.org_code.clone(),
         };
-        provision_user(store.as_ref(), body)
-            .await
-            .map_err(|e| anyhow::anyhow!("demo user {}: {}", demo_user.role, e.message))?;
+        provision_user(store.as_ref(), body).await.map_err(|e| anyhow::anyhow!("demo user {}: {}", demo_user.role, e.message))?;
     }
     let counts = store.counts(&everywhere).await?;
     println!(
@@ -309,11 +274,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             "  {:<20} {:<8} {}",
             demo_user.role.as_str(),
             demo_user.role.label_zh(),
-            demo_user
-                .region_code
-                .as_deref()
-                .or(demo_user.org_code.as_deref())
-                .unwrap_or("(everywhere)")
+            demo_user.region_code.as_deref().or(demo_user.org_code.as_deref()).unwrap_or("(everywhere)")
         );
     }
     if args.no_serve {
@@ -328,8 +289,7 @@ fn remove_demo_database(path: &Path) -> anyhow::Result<()> {
     for suffix in ["", "-wal", "-shm"] {
         let file = PathBuf::from(format!("{}{suffix}", path.display()));
         if file.exists() {
-            std::fs::remove_file(&file)
-                .with_context(|| format!("cannot remove old demo database {}", file.display()))?;
+            std::fs::remove_file(&file).with_context(|| format!("cannot remove old demo database {}", file.display()))?;
         }
     }
     Ok(())
@@ -339,31 +299,19 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let config = args.storage.config()?;
     init_logging(&config);
     let Some(kind) = linli_import::ImportKind::parse(&args.kind) else {
-        bail!(
-            "unknown kind {:?}; expected one of {}",
-            args.kind,
-            linli_import::ImportKind::NAMES.join(", ")
-        );
+        bail!("unknown kind {:?}; expected one of {}", args.kind, linli_import::ImportKind::NAMES.join(", "));
     };
     let format = match args.format.as_deref() {
         Some("geojson") => linli_import::Format::GeoJson,
         Some(_) => linli_import::Format::Csv,
         None => linli_import::Format::from_path(&args.file),
     };
-    let file = std::fs::File::open(&args.file)
-        .with_context(|| format!("cannot open {}", args.file.display()))?;
+    let file = std::fs::File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
     let started = std::time::Instant::now();
-    let batch = match linli_import::parse(
-        kind,
-        format,
-        std::io::BufReader::with_capacity(1 << 20, file),
-    ) {
-        Ok(batch) => batch,
-        Err(rows) => return Err(report_rows(&args.file, &rows)),
-    };
+    let parsed_file = linli_import::parse_partial(kind, format, std::io::BufReader::with_capacity(1 << 20, file));
     let parsed = started.elapsed();
     let store = open_store(&config).await?;
-    let summary = match store.import(&Jurisdiction::everywhere(), &batch).await {
+    let summary = match linli_import::write(store.as_ref(), &Jurisdiction::everywhere(), parsed_file).await {
         Ok(summary) => summary,
         Err(linli_store::StoreError::Import(rows)) => return Err(report_rows(&args.file, &rows)),
         Err(other) => return Err(other.into()),
@@ -383,94 +331,36 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
 /// Prints every bad row to stderr and returns the error that ends the command.
 fn report_rows(file: &Path, rows: &[linli_store::RowError]) -> anyhow::Error {
     for row in rows {
-        eprintln!(
-            "{}: row {}: {}: {}",
-            file.display(),
-            row.row,
-            row.field,
-            row.message
-        );
+        eprintln!("{}: row {}: {}: {}", file.display(), row.row, row.field, row.message);
     }
-    anyhow::anyhow!(
-        "import refused, nothing was written: {} bad rows in {}",
-        rows.len(),
-        file.display()
-    )
+    anyhow::anyhow!("import refused, nothing was written: {} bad rows in {}", rows.len(), file.display())
 }
 
 async fn user(command: UserCommand) -> anyhow::Result<()> {
     match command {
-        UserCommand::Create {
-            username,
-            password,
-            role,
-            display_name,
-            region,
-            org,
-            storage,
-        } => {
+        UserCommand::Create { username, password, role, display_name, region, org, storage } => {
             let config = storage.config()?;
             let store = open_store(&config).await?;
-            let user = provision_user(
-                store.as_ref(),
-                UserBody {
-                    username,
-                    password,
-                    role,
-                    display_name,
-                    region_code: region,
-                    org_code: org,
-                },
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!(e.message))?;
-            println!(
-                "created user {} (id {}, role {})",
-                user.username, user.id, user.role
-            );
-        }
-        UserCommand::ResetPassword {
-            username,
-            password,
-            storage,
-        } => {
-            linli_domain::user::check_password(&password)
-                .map_err(|e| anyhow::anyhow!(e.to_string()))?;
-            let config = storage.config()?;
-            let store = open_store(&config).await?;
-            let (user, _) = store
-                .find_user(&username)
-                .await?
-                .with_context(|| format!("no user {username:?}"))?;
-            let hash = linli_api::auth::hash_password(&password)
+            let user = provision_user(store.as_ref(), UserBody { username, password, role, display_name, region_code: region, org_code: org })
+                .await
                 .map_err(|e| anyhow::anyhow!(e.message))?;
-            store
-                .update_user(
-                    user.id,
-                    &UserPatch {
-                        password_hash: Some(hash),
-                        ..Default::default()
-                    },
-                )
-                .await?;
+            println!("created user {} (id {}, role {})", user.username, user.id, user.role);
+        }
+        UserCommand::ResetPassword { username, password, storage } => {
+            linli_domain::user::check_password(&password).map_err(|e| anyhow::anyhow!(e.to_string()))?;
+            let config = storage.config()?;
+            let store = open_store(&config).await?;
+            let (user, _) = store.find_user(&username).await?.with_context(|| format!("no user {username:?}"))?;
+            let hash = linli_api::auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e.message))?;
+            store.update_user(user.id, &UserPatch { password_hash: Some(hash), ..Default::default() }).await?;
             println!("password of {username} reset; their sessions are ended");
         }
-        UserCommand::Token {
-            username,
-            name,
-            expires_in_days,
-            storage,
-        } => {
+        UserCommand::Token { username, name, expires_in_days, storage } => {
             let config = storage.config()?;
             let store = open_store(&config).await?;
-            let (user, _) = store
-                .find_user(&username)
-                .await?
-                .with_context(|| format!("no user {username:?}"))?;
+            let (user, _) = store.find_user(&username).await?.with_context(|| format!("no user {username:?}"))?;
             let token = linli_api::auth::new_token();
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)?
-                .as_millis() as i64;
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
             let expires_at = expires_in_days.map(|d| now + i64::from(d) * 86_400_000);
             store
                 .insert_token(&linli_store::NewToken {

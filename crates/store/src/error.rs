@@ -34,17 +34,11 @@ impl StoreError {
     }
 
     pub(crate) fn not_found(kind: &'static str, key: impl ToString) -> Self {
-        StoreError::NotFound {
-            kind,
-            key: key.to_string(),
-        }
+        StoreError::NotFound { kind, key: key.to_string() }
     }
 
     pub(crate) fn out_of_scope(kind: &'static str, key: impl ToString) -> Self {
-        StoreError::OutOfScope {
-            kind,
-            key: key.to_string(),
-        }
+        StoreError::OutOfScope { kind, key: key.to_string() }
     }
 
     /// Turns a unique-constraint violation into a conflict naming what was duplicated.

@@ -38,91 +38,38 @@ pub trait Store: Send + Sync + 'static {
 
     async fn create_region(&self, scope: &Jurisdiction, new: &NewRegion) -> Result<Region>;
     async fn get_region(&self, scope: &Jurisdiction, code: &str) -> Result<Region>;
-    async fn update_region(
-        &self,
-        scope: &Jurisdiction,
-        code: &str,
-        patch: &RegionPatch,
-    ) -> Result<Region>;
+    async fn update_region(&self, scope: &Jurisdiction, code: &str, patch: &RegionPatch) -> Result<Region>;
     /// Deletes a node with no children, people, devices or organisations attached.
     async fn delete_region(&self, scope: &Jurisdiction, code: &str) -> Result<()>;
-    async fn list_regions(
-        &self,
-        scope: &Jurisdiction,
-        filter: &RegionFilter,
-        page: &PageRequest,
-    ) -> Result<Page<Region>>;
+    async fn list_regions(&self, scope: &Jurisdiction, filter: &RegionFilter, page: &PageRequest) -> Result<Page<Region>>;
     /// The chain from the root down to (and including) the node.
     async fn region_ancestors(&self, scope: &Jurisdiction, code: &str) -> Result<Vec<Region>>;
 
     async fn create_resident(&self, scope: &Jurisdiction, new: &NewResident) -> Result<Resident>;
     async fn get_resident(&self, scope: &Jurisdiction, id: i64) -> Result<Resident>;
-    async fn update_resident(
-        &self,
-        scope: &Jurisdiction,
-        id: i64,
-        patch: &ResidentPatch,
-    ) -> Result<Resident>;
+    async fn update_resident(&self, scope: &Jurisdiction, id: i64, patch: &ResidentPatch) -> Result<Resident>;
     async fn delete_resident(&self, scope: &Jurisdiction, id: i64) -> Result<()>;
-    async fn list_residents(
-        &self,
-        scope: &Jurisdiction,
-        filter: &ResidentFilter,
-        page: &PageRequest,
-    ) -> Result<Page<Resident>>;
+    async fn list_residents(&self, scope: &Jurisdiction, filter: &ResidentFilter, page: &PageRequest) -> Result<Page<Resident>>;
     /// Ties a resident to a further dwelling, or changes the relation of an existing tie.
-    async fn link_dwelling(
-        &self,
-        scope: &Jurisdiction,
-        id: i64,
-        dwelling_code: &str,
-        relation: linli_domain::DwellingRelation,
-    ) -> Result<Resident>;
-    async fn unlink_dwelling(
-        &self,
-        scope: &Jurisdiction,
-        id: i64,
-        dwelling_code: &str,
-    ) -> Result<Resident>;
+    async fn link_dwelling(&self, scope: &Jurisdiction, id: i64, dwelling_code: &str, relation: linli_domain::DwellingRelation) -> Result<Resident>;
+    async fn unlink_dwelling(&self, scope: &Jurisdiction, id: i64, dwelling_code: &str) -> Result<Resident>;
 
-    async fn create_organisation(
-        &self,
-        scope: &Jurisdiction,
-        new: &NewOrganisation,
-    ) -> Result<Organisation>;
+    async fn create_organisation(&self, scope: &Jurisdiction, new: &NewOrganisation) -> Result<Organisation>;
     async fn get_organisation(&self, scope: &Jurisdiction, code: &str) -> Result<Organisation>;
-    async fn update_organisation(
-        &self,
-        scope: &Jurisdiction,
-        code: &str,
-        patch: &OrganisationPatch,
-    ) -> Result<Organisation>;
+    async fn update_organisation(&self, scope: &Jurisdiction, code: &str, patch: &OrganisationPatch) -> Result<Organisation>;
     async fn delete_organisation(&self, scope: &Jurisdiction, code: &str) -> Result<()>;
-    async fn list_organisations(
-        &self,
-        scope: &Jurisdiction,
-        filter: &OrganisationFilter,
-        page: &PageRequest,
-    ) -> Result<Page<Organisation>>;
+    async fn list_organisations(&self, scope: &Jurisdiction, filter: &OrganisationFilter, page: &PageRequest) -> Result<Page<Organisation>>;
 
     async fn create_device(&self, scope: &Jurisdiction, new: &NewDevice) -> Result<Device>;
     async fn get_device(&self, scope: &Jurisdiction, code: &str) -> Result<Device>;
-    async fn update_device(
-        &self,
-        scope: &Jurisdiction,
-        code: &str,
-        patch: &DevicePatch,
-    ) -> Result<Device>;
+    async fn update_device(&self, scope: &Jurisdiction, code: &str, patch: &DevicePatch) -> Result<Device>;
     async fn delete_device(&self, scope: &Jurisdiction, code: &str) -> Result<()>;
-    async fn list_devices(
-        &self,
-        scope: &Jurisdiction,
-        filter: &DeviceFilter,
-        page: &PageRequest,
-    ) -> Result<Page<Device>>;
+    async fn list_devices(&self, scope: &Jurisdiction, filter: &DeviceFilter, page: &PageRequest) -> Result<Page<Device>>;
 
     /// Writes a whole batch in one transaction, or nothing: on failure every bad row is reported.
     async fn import(&self, scope: &Jurisdiction, batch: &ImportBatch) -> Result<ImportSummary>;
+    /// Runs every check of [`Store::import`] and writes nothing: the bad rows, if any.
+    async fn check_import(&self, scope: &Jurisdiction, batch: &ImportBatch) -> Result<Vec<RowError>>;
 
     async fn create_user(&self, new: &NewUser) -> Result<User>;
     async fn get_user(&self, id: i64) -> Result<User>;
@@ -136,11 +83,7 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_token(&self, token_hash: &str, now_ms: i64) -> Result<()>;
 
     async fn record_access(&self, entries: &[AccessEntry]) -> Result<()>;
-    async fn list_access(
-        &self,
-        filter: &AccessFilter,
-        page: &PageRequest,
-    ) -> Result<Page<AccessEntry>>;
+    async fn list_access(&self, filter: &AccessFilter, page: &PageRequest) -> Result<Page<AccessEntry>>;
 
     /// Counts of each record kind in a jurisdiction, for dashboards and the demo's banner.
     async fn counts(&self, scope: &Jurisdiction) -> Result<RegistryCounts>;

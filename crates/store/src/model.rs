@@ -1,8 +1,7 @@
 //! Values that cross the [`Store`](crate::Store) boundary besides the domain's own records.
 use linli_domain::{
-    device::NewDevice, geo::Near, organisation::NewOrganisation, region::NewRegion, Attributes,
-    BBox, CareTag, DeviceKind, DeviceStatus, Geometry, Level, NewResident, OrgKind, Position,
-    ResidenceKind, Role,
+    device::NewDevice, geo::Near, organisation::NewOrganisation, region::NewRegion, Attributes, BBox, CareTag, DeviceKind, DeviceStatus, Geometry, Level,
+    NewResident, OrgKind, Position, ResidenceKind, Role,
 };
 use serde::Serialize;
 
@@ -78,10 +77,7 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            next_cursor: self.next_cursor,
-        }
+        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
     }
 }
 
@@ -258,9 +254,6 @@ pub struct RegistryCounts {
 }
 
 /// The geometry's position if it has one, else the parent's: where spatial queries place a node.
-pub(crate) fn effective_position(
-    geometry: Option<&Geometry>,
-    parent: Option<Position>,
-) -> Option<Position> {
+pub(crate) fn effective_position(geometry: Option<&Geometry>, parent: Option<Position>) -> Option<Position> {
     geometry.and_then(Geometry::centroid).or(parent)
 }

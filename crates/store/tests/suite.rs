@@ -4,9 +4,7 @@ use linli_domain::device::DeviceInput;
 use linli_domain::organisation::OrganisationInput;
 use linli_domain::person::ResidentInput;
 use linli_domain::region::{RegionInput, RegionPatch};
-use linli_domain::{
-    BBox, DwellingRelation, Level, NewDevice, NewOrganisation, NewRegion, NewResident, Role,
-};
+use linli_domain::{BBox, DwellingRelation, Level, NewDevice, NewOrganisation, NewRegion, NewResident, Role};
 use linli_store::*;
 
 mod backends {
@@ -26,13 +24,8 @@ mod backends {
 
     pub async fn sqlite() -> TestStore {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqlStore::open_sqlite(&dir.path().join("linli.db"))
-            .await
-            .unwrap();
-        TestStore {
-            store,
-            _dir: Some(dir),
-        }
+        let store = SqlStore::open_sqlite(&dir.path().join("linli.db")).await.unwrap();
+        TestStore { store, _dir: Some(dir) }
     }
 
     /// A fresh schema per test in the database named by `LINLI_TEST_DATABASE_URL`.
@@ -42,19 +35,14 @@ mod backends {
             return None;
         };
         let schema = format!("linli_test_{}_{}", std::process::id(), rand_suffix());
-        let store = SqlStore::connect_postgres(&url, Some(&schema), 4)
-            .await
-            .expect("connect to LINLI_TEST_DATABASE_URL");
+        let store = SqlStore::connect_postgres(&url, Some(&schema), 4).await.expect("connect to LINLI_TEST_DATABASE_URL");
         Some(TestStore { store, _dir: None })
     }
 
     fn rand_suffix() -> u64 {
         use std::sync::atomic::{AtomicU64, Ordering};
         static NEXT: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos() as u64;
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64;
         nanos * 1000 + NEXT.fetch_add(1, Ordering::Relaxed)
     }
 }
@@ -141,41 +129,20 @@ async fn hierarchy_builds_and_refuses_bad_parents(store: &SqlStore) {
     assert_eq!(d1.parent_code.as_deref(), Some("b1"));
     // A dwelling without geometry sits where its building is.
     assert_eq!(d1.position.unwrap().lon, 116.321);
-    let chain: Vec<String> = store
-        .region_ancestors(&all, "d1")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.code)
-        .collect();
+    let chain: Vec<String> = store.region_ancestors(&all, "d1").await.unwrap().into_iter().map(|r| r.code).collect();
     assert_eq!(chain, ["cp", "hlg", "c1", "b1", "d1"]);
 
-    let dup = store
-        .create_region(&all, &region("c1", "community", Some("hlg"), None))
-        .await
-        .unwrap_err();
+    let dup = store.create_region(&all, &region("c1", "community", Some("hlg"), None)).await.unwrap_err();
     assert!(matches!(dup, StoreError::Conflict(_)), "{dup:?}");
-    let orphan = store
-        .create_region(&all, &region("x", "building", Some("nowhere"), None))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&orphan, StoreError::Invalid(i) if i.0[0].field == "parent_code"),
-        "{orphan:?}"
-    );
-    let upside_down = store
-        .create_region(&all, &region("s9", "street", Some("c1"), None))
-        .await
-        .unwrap_err();
+    let orphan = store.create_region(&all, &region("x", "building", Some("nowhere"), None)).await.unwrap_err();
+    assert!(matches!(&orphan, StoreError::Invalid(i) if i.0[0].field == "parent_code"), "{orphan:?}");
+    let upside_down = store.create_region(&all, &region("s9", "street", Some("c1"), None)).await.unwrap_err();
     assert!(matches!(upside_down, StoreError::Invalid(_)));
 
     let busy = store.delete_region(&all, "b1").await.unwrap_err();
     assert!(matches!(busy, StoreError::Conflict(_)));
     store.delete_region(&all, "d1").await.unwrap();
-    assert!(matches!(
-        store.get_region(&all, "d1").await,
-        Err(StoreError::NotFound { .. })
-    ));
+    assert!(matches!(store.get_region(&all, "d1").await, Err(StoreError::NotFound { .. })));
 
     let counts = store.counts(&all).await.unwrap();
     assert_eq!((counts.regions, counts.dwellings), (7, 1));
@@ -184,183 +151,56 @@ async fn hierarchy_builds_and_refuses_bad_parents(store: &SqlStore) {
 async fn moving_a_node_rewrites_paths_and_refuses_cycles(store: &SqlStore) {
     seed(store).await;
     let all = Jurisdiction::everywhere();
-    store
-        .create_resident(&all, &resident("张三", "110114199003071234", "d1"))
-        .await
-        .unwrap();
-    let cycle = store
-        .update_region(
-            &all,
-            "c1",
-            &RegionPatch {
-                parent_code: Some("b1".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&cycle, StoreError::Invalid(i) if i.0[0].message.contains("cycle")),
-        "{cycle:?}"
-    );
+    store.create_resident(&all, &resident("张三", "110114199003071234", "d1")).await.unwrap();
+    let cycle = store.update_region(&all, "c1", &RegionPatch { parent_code: Some("b1".into()), ..Default::default() }).await.unwrap_err();
+    assert!(matches!(&cycle, StoreError::Invalid(i) if i.0[0].message.contains("cycle")), "{cycle:?}");
 
-    let moved = store
-        .update_region(
-            &all,
-            "b1",
-            &RegionPatch {
-                parent_code: Some("c2".into()),
-                name: Some("1号楼".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        (moved.parent_code.as_deref(), moved.name.as_str()),
-        (Some("c2"), "1号楼")
-    );
+    let moved =
+        store.update_region(&all, "b1", &RegionPatch { parent_code: Some("c2".into()), name: Some("1号楼".into()), ..Default::default() }).await.unwrap();
+    assert_eq!((moved.parent_code.as_deref(), moved.name.as_str()), (Some("c2"), "1号楼"));
     // The dwelling and its resident moved along: they are now inside c2's subtree.
     let c2 = store.jurisdiction(Some("c2")).await.unwrap();
     assert!(store.get_region(&c2, "d1").await.is_ok());
-    let people = store
-        .list_residents(&c2, &ResidentFilter::default(), &PageRequest::default())
-        .await
-        .unwrap();
+    let people = store.list_residents(&c2, &ResidentFilter::default(), &PageRequest::default()).await.unwrap();
     assert_eq!(people.items.len(), 1);
     let c1 = store.jurisdiction(Some("c1")).await.unwrap();
-    assert!(store
-        .list_residents(&c1, &ResidentFilter::default(), &PageRequest::default())
-        .await
-        .unwrap()
-        .items
-        .is_empty());
+    assert!(store.list_residents(&c1, &ResidentFilter::default(), &PageRequest::default()).await.unwrap().items.is_empty());
 }
 
 async fn jurisdiction_limits_reads_and_writes(store: &SqlStore) {
     seed(store).await;
     let c1 = store.jurisdiction(Some("c1")).await.unwrap();
     assert_eq!(c1.root_code(), Some("c1"));
-    let seen: Vec<String> = store
-        .list_regions(&c1, &RegionFilter::default(), &PageRequest::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|r| r.code)
-        .collect();
+    let seen: Vec<String> =
+        store.list_regions(&c1, &RegionFilter::default(), &PageRequest::default()).await.unwrap().items.into_iter().map(|r| r.code).collect();
     assert_eq!(seen, ["c1", "b1", "d1"]);
-    assert!(matches!(
-        store.get_region(&c1, "b2").await,
-        Err(StoreError::OutOfScope { .. })
-    ));
-    assert!(matches!(
-        store
-            .create_region(&c1, &region("b9", "building", Some("c2"), None))
-            .await,
-        Err(StoreError::OutOfScope { .. })
-    ));
-    assert!(store
-        .create_region(&c1, &region("b9", "building", Some("c1"), None))
-        .await
-        .is_ok());
-    assert!(matches!(
-        store
-            .create_resident(&c1, &resident("李四", "110114198001011238", "d2"))
-            .await,
-        Err(StoreError::OutOfScope { .. })
-    ));
-    let filter = RegionFilter {
-        within_code: Some("c2".into()),
-        ..Default::default()
-    };
-    assert!(matches!(
-        store
-            .list_regions(&c1, &filter, &PageRequest::default())
-            .await,
-        Err(StoreError::OutOfScope { .. })
-    ));
-    assert!(matches!(
-        store.jurisdiction(Some("nowhere")).await,
-        Err(StoreError::NotFound { .. })
-    ));
+    assert!(matches!(store.get_region(&c1, "b2").await, Err(StoreError::OutOfScope { .. })));
+    assert!(matches!(store.create_region(&c1, &region("b9", "building", Some("c2"), None)).await, Err(StoreError::OutOfScope { .. })));
+    assert!(store.create_region(&c1, &region("b9", "building", Some("c1"), None)).await.is_ok());
+    assert!(matches!(store.create_resident(&c1, &resident("李四", "110114198001011238", "d2")).await, Err(StoreError::OutOfScope { .. })));
+    let filter = RegionFilter { within_code: Some("c2".into()), ..Default::default() };
+    assert!(matches!(store.list_regions(&c1, &filter, &PageRequest::default()).await, Err(StoreError::OutOfScope { .. })));
+    assert!(matches!(store.jurisdiction(Some("nowhere")).await, Err(StoreError::NotFound { .. })));
 }
 
 async fn spatial_queries_find_what_lies_inside(store: &SqlStore) {
     seed(store).await;
     let all = Jurisdiction::everywhere();
-    let codes = |page: Page<linli_domain::Region>| {
-        page.items.into_iter().map(|r| r.code).collect::<Vec<_>>()
-    };
+    let codes = |page: Page<linli_domain::Region>| page.items.into_iter().map(|r| r.code).collect::<Vec<_>>();
     let bbox = BBox::parse("bbox", "116.315,40.065,116.325,40.075").unwrap();
-    let filter = RegionFilter {
-        spatial: SpatialFilter {
-            bbox: Some(bbox),
-            near: None,
-        },
-        ..Default::default()
-    };
-    assert_eq!(
-        codes(
-            store
-                .list_regions(&all, &filter, &PageRequest::default())
-                .await
-                .unwrap()
-        ),
-        ["c1", "b1", "d1"]
-    );
+    let filter = RegionFilter { spatial: SpatialFilter { bbox: Some(bbox), near: None }, ..Default::default() };
+    assert_eq!(codes(store.list_regions(&all, &filter, &PageRequest::default()).await.unwrap()), ["c1", "b1", "d1"]);
     let near = linli_domain::geo::Near::parse("near", "116.321,40.071", 200.0).unwrap();
-    let filter = RegionFilter {
-        level: Some(Level::Dwelling),
-        spatial: SpatialFilter {
-            bbox: None,
-            near: Some(near),
-        },
-        ..Default::default()
-    };
-    assert_eq!(
-        codes(
-            store
-                .list_regions(&all, &filter, &PageRequest::default())
-                .await
-                .unwrap()
-        ),
-        ["d1"]
-    );
+    let filter = RegionFilter { level: Some(Level::Dwelling), spatial: SpatialFilter { bbox: None, near: Some(near) }, ..Default::default() };
+    assert_eq!(codes(store.list_regions(&all, &filter, &PageRequest::default()).await.unwrap()), ["d1"]);
     // b2 is about 2.03 km from b1: inside 2.5 km, outside 1.5 km.
     for (radius, expected) in [(2500.0, vec!["b1", "b2"]), (1500.0, vec!["b1"])] {
         let near = linli_domain::geo::Near::parse("near", "116.321,40.071", radius).unwrap();
-        let filter = RegionFilter {
-            level: Some(Level::Building),
-            spatial: SpatialFilter {
-                bbox: None,
-                near: Some(near),
-            },
-            ..Default::default()
-        };
-        assert_eq!(
-            codes(
-                store
-                    .list_regions(&all, &filter, &PageRequest::default())
-                    .await
-                    .unwrap()
-            ),
-            expected
-        );
+        let filter = RegionFilter { level: Some(Level::Building), spatial: SpatialFilter { bbox: None, near: Some(near) }, ..Default::default() };
+        assert_eq!(codes(store.list_regions(&all, &filter, &PageRequest::default()).await.unwrap()), expected);
     }
-    let filter = RegionFilter {
-        q: Some("c2".into()),
-        ..Default::default()
-    };
-    assert_eq!(
-        codes(
-            store
-                .list_regions(&all, &filter, &PageRequest::default())
-                .await
-                .unwrap()
-        ),
-        ["c2"]
-    );
+    let filter = RegionFilter { q: Some("c2".into()), ..Default::default() };
+    assert_eq!(codes(store.list_regions(&all, &filter, &PageRequest::default()).await.unwrap()), ["c2"]);
 }
 
 async fn pagination_walks_every_record_once(store: &SqlStore) {
@@ -369,10 +209,7 @@ async fn pagination_walks_every_record_once(store: &SqlStore) {
     let mut page = PageRequest::first(3);
     let mut seen = Vec::new();
     loop {
-        let got = store
-            .list_regions(&all, &RegionFilter::default(), &page)
-            .await
-            .unwrap();
+        let got = store.list_regions(&all, &RegionFilter::default(), &page).await.unwrap();
         assert!(got.items.len() <= 3);
         seen.extend(got.items.into_iter().map(|r| r.code));
         match got.next_cursor {
@@ -386,78 +223,32 @@ async fn pagination_walks_every_record_once(store: &SqlStore) {
 async fn residents_link_dwellings_and_filter(store: &SqlStore) {
     seed(store).await;
     let all = Jurisdiction::everywhere();
-    let zhang = store
-        .create_resident(&all, &resident("张三", "110114199003071234", "d1"))
-        .await
-        .unwrap();
+    let zhang = store.create_resident(&all, &resident("张三", "110114199003071234", "d1")).await.unwrap();
     assert_eq!(zhang.care_tags[0].0, "elderly_alone");
     assert_eq!(zhang.birth_date.as_deref(), Some("1990-03-07"));
-    let dup = store
-        .create_resident(&all, &resident("张三丰", "110114199003071234", "d2"))
-        .await
-        .unwrap_err();
+    let dup = store.create_resident(&all, &resident("张三丰", "110114199003071234", "d2")).await.unwrap_err();
     assert!(matches!(dup, StoreError::Conflict(_)));
-    let missing = store
-        .create_resident(&all, &resident("王五", "110114199003071250", "nowhere"))
-        .await
-        .unwrap_err();
+    let missing = store.create_resident(&all, &resident("王五", "110114199003071250", "nowhere")).await.unwrap_err();
     assert!(matches!(&missing, StoreError::Invalid(i) if i.0[0].field == "dwelling_code"));
 
-    let linked = store
-        .link_dwelling(&all, zhang.id, "d2", DwellingRelation::Owner)
-        .await
-        .unwrap();
+    let linked = store.link_dwelling(&all, zhang.id, "d2", DwellingRelation::Owner).await.unwrap();
     assert_eq!(linked.dwellings.len(), 2);
     assert_eq!(linked.dwellings[1].dwelling_code, "d2");
     let unlinked = store.unlink_dwelling(&all, zhang.id, "d2").await.unwrap();
     assert_eq!(unlinked.dwellings.len(), 1);
 
     let tag = linli_domain::CareTag::parse("care_tag", "elderly_alone").unwrap();
-    let by_tag = store
-        .list_residents(
-            &all,
-            &ResidentFilter {
-                care_tag: Some(tag),
-                ..Default::default()
-            },
-            &PageRequest::default(),
-        )
-        .await
-        .unwrap();
+    let by_tag = store.list_residents(&all, &ResidentFilter { care_tag: Some(tag), ..Default::default() }, &PageRequest::default()).await.unwrap();
     assert_eq!(by_tag.items.len(), 1);
-    let by_name = store
-        .list_residents(
-            &all,
-            &ResidentFilter {
-                q: Some("三".into()),
-                ..Default::default()
-            },
-            &PageRequest::default(),
-        )
-        .await
-        .unwrap();
+    let by_name = store.list_residents(&all, &ResidentFilter { q: Some("三".into()), ..Default::default() }, &PageRequest::default()).await.unwrap();
     assert_eq!(by_name.items.len(), 1);
     let patched = store
-        .update_resident(
-            &all,
-            zhang.id,
-            &ResidentPatch {
-                phone: Some(Some("13900001111".into())),
-                home_code: Some("d2".into()),
-                ..Default::default()
-            },
-        )
+        .update_resident(&all, zhang.id, &ResidentPatch { phone: Some(Some("13900001111".into())), home_code: Some("d2".into()), ..Default::default() })
         .await
         .unwrap();
-    assert_eq!(
-        (patched.phone.as_deref(), patched.home_code.as_str()),
-        (Some("13900001111"), "d2")
-    );
+    assert_eq!((patched.phone.as_deref(), patched.home_code.as_str()), (Some("13900001111"), "d2"));
     store.delete_resident(&all, zhang.id).await.unwrap();
-    assert!(matches!(
-        store.get_resident(&all, zhang.id).await,
-        Err(StoreError::NotFound { .. })
-    ));
+    assert!(matches!(store.get_resident(&all, zhang.id).await, Err(StoreError::NotFound { .. })));
 }
 
 async fn import_is_all_or_nothing_with_every_bad_row(store: &SqlStore) {
@@ -472,48 +263,25 @@ async fn import_is_all_or_nothing_with_every_bad_row(store: &SqlStore) {
         (7, region("b1", "building", Some("c1"), None)),
         (8, region("s1", "street", Some("b1"), None)),
     ]);
-    let StoreError::Import(errors) = store.import(&all, &batch).await.unwrap_err() else {
-        panic!("expected row errors")
-    };
+    let StoreError::Import(errors) = store.import(&all, &batch).await.unwrap_err() else { panic!("expected row errors") };
     let rows: Vec<usize> = errors.iter().map(|e| e.row).collect();
-    assert!(
-        rows.contains(&3)
-            && rows.contains(&4)
-            && rows.contains(&5)
-            && rows.contains(&6)
-            && rows.contains(&7)
-            && rows.contains(&8),
-        "{errors:?}"
-    );
+    assert!(rows.contains(&3) && rows.contains(&4) && rows.contains(&5) && rows.contains(&6) && rows.contains(&7) && rows.contains(&8), "{errors:?}");
     assert!(!rows.contains(&2));
-    assert!(errors
-        .iter()
-        .any(|e| e.row == 5 && e.message.contains("cycle")));
-    assert!(
-        matches!(
-            store.get_region(&all, "u1").await,
-            Err(StoreError::NotFound { .. })
-        ),
-        "nothing half-written"
-    );
+    assert!(errors.iter().any(|e| e.row == 5 && e.message.contains("cycle")));
+    assert!(matches!(store.get_region(&all, "u1").await, Err(StoreError::NotFound { .. })), "nothing half-written");
 
     let people = ImportBatch::Residents(vec![
         (2, resident("甲", "110114199003071234", "d1")),
         (3, resident("乙", "110114199003071234", "d1")),
         (4, resident("丙", "110114199003071242", "zz")),
     ]);
-    let StoreError::Import(errors) = store.import(&all, &people).await.unwrap_err() else {
-        panic!()
-    };
+    let StoreError::Import(errors) = store.import(&all, &people).await.unwrap_err() else { panic!() };
     assert_eq!(errors.iter().map(|e| e.row).collect::<Vec<_>>(), [3, 4]);
     assert_eq!(store.counts(&all).await.unwrap().residents, 0);
 
     let c1 = store.jurisdiction(Some("c1")).await.unwrap();
     let outside = ImportBatch::Regions(vec![(2, region("u9", "unit", Some("b2"), None))]);
-    assert!(matches!(
-        store.import(&c1, &outside).await,
-        Err(StoreError::Import(_))
-    ));
+    assert!(matches!(store.import(&c1, &outside).await, Err(StoreError::Import(_))));
 }
 
 async fn import_places_children_after_parents(store: &SqlStore) {
@@ -522,74 +290,21 @@ async fn import_places_children_after_parents(store: &SqlStore) {
     // Children listed before their parents, all in one file.
     let mut rows = Vec::new();
     for i in 0..30 {
-        rows.push((
-            i + 2,
-            region(
-                &format!("d-{i}"),
-                "dwelling",
-                Some(&format!("u-{}", i % 3)),
-                None,
-            ),
-        ));
+        rows.push((i + 2, region(&format!("d-{i}"), "dwelling", Some(&format!("u-{}", i % 3)), None)));
     }
     for u in 0..3 {
-        rows.push((
-            40 + u,
-            region(&format!("u-{u}"), "unit", Some("b-new"), None),
-        ));
+        rows.push((40 + u, region(&format!("u-{u}"), "unit", Some("b-new"), None)));
     }
-    rows.push((
-        50,
-        region("b-new", "building", Some("c2"), Some((116.35, 40.09))),
-    ));
-    let summary = store
-        .import(&all, &ImportBatch::Regions(rows))
-        .await
-        .unwrap();
+    rows.push((50, region("b-new", "building", Some("c2"), Some((116.35, 40.09)))));
+    let summary = store.import(&all, &ImportBatch::Regions(rows)).await.unwrap();
     assert_eq!(summary.inserted, 34);
     let c2 = store.jurisdiction(Some("c2")).await.unwrap();
-    let dwellings = store
-        .list_regions(
-            &c2,
-            &RegionFilter {
-                level: Some(Level::Dwelling),
-                ..Default::default()
-            },
-            &PageRequest::first(100),
-        )
-        .await
-        .unwrap();
+    let dwellings = store.list_regions(&c2, &RegionFilter { level: Some(Level::Dwelling), ..Default::default() }, &PageRequest::first(100)).await.unwrap();
     assert_eq!(dwellings.items.len(), 31);
-    assert_eq!(
-        store
-            .get_region(&all, "d-7")
-            .await
-            .unwrap()
-            .position
-            .unwrap()
-            .lon,
-        116.35
-    );
-    let people: Vec<(usize, NewResident)> = (0..30)
-        .map(|i| {
-            (
-                i + 2,
-                resident(
-                    &format!("居民{i}"),
-                    &format!("11011419900307{:04}", i),
-                    &format!("d-{i}"),
-                ),
-            )
-        })
-        .collect();
-    assert_eq!(
-        store
-            .import(&all, &ImportBatch::Residents(people))
-            .await
-            .unwrap()
-            .inserted,
-        30
-    );
+    assert_eq!(store.get_region(&all, "d-7").await.unwrap().position.unwrap().lon, 116.35);
+    let people: Vec<(usize, NewResident)> =
+        (0..30).map(|i| (i + 2, resident(&format!("居民{i}"), &format!("11011419900307{:04}", i), &format!("d-{i}")))).collect();
+    assert_eq!(store.import(&all, &ImportBatch::Residents(people)).await.unwrap().inserted, 30);
     assert_eq!(store.counts(&c2).await.unwrap().residents, 30);
 }
 
@@ -607,45 +322,20 @@ async fn organisations_and_devices(store: &SqlStore) {
         })
         .unwrap()
     };
-    store
-        .create_organisation(&all, &org("dept.urban_mgmt", "department", "cp", None))
-        .await
-        .unwrap();
-    store
-        .create_organisation(&all, &org("pm.c1", "物业", "c1", None))
-        .await
-        .unwrap();
-    let batch = ImportBatch::Organisations(vec![
-        (2, org("pm.c2", "property_company", "c2", Some("pm.c2.hq"))),
-        (3, org("pm.c2.hq", "property_company", "hlg", None)),
-    ]);
+    store.create_organisation(&all, &org("dept.urban_mgmt", "department", "cp", None)).await.unwrap();
+    store.create_organisation(&all, &org("pm.c1", "物业", "c1", None)).await.unwrap();
+    let batch =
+        ImportBatch::Organisations(vec![(2, org("pm.c2", "property_company", "c2", Some("pm.c2.hq"))), (3, org("pm.c2.hq", "property_company", "hlg", None))]);
     assert_eq!(store.import(&all, &batch).await.unwrap().inserted, 2);
-    assert_eq!(
-        store
-            .get_organisation(&all, "pm.c2")
-            .await
-            .unwrap()
-            .parent_code
-            .as_deref(),
-        Some("pm.c2.hq")
-    );
+    assert_eq!(store.get_organisation(&all, "pm.c2").await.unwrap().parent_code.as_deref(), Some("pm.c2.hq"));
 
     // A community sees its own organisations and those serving the area above it.
     let c1 = store.jurisdiction(Some("c1")).await.unwrap();
-    let mut visible: Vec<String> = store
-        .list_organisations(&c1, &OrganisationFilter::default(), &PageRequest::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|o| o.code)
-        .collect();
+    let mut visible: Vec<String> =
+        store.list_organisations(&c1, &OrganisationFilter::default(), &PageRequest::default()).await.unwrap().items.into_iter().map(|o| o.code).collect();
     visible.sort();
     assert_eq!(visible, ["dept.urban_mgmt", "pm.c1", "pm.c2.hq"]);
-    assert!(matches!(
-        store.get_organisation(&c1, "pm.c2").await,
-        Err(StoreError::OutOfScope { .. })
-    ));
+    assert!(matches!(store.get_organisation(&c1, "pm.c2").await, Err(StoreError::OutOfScope { .. })));
 
     let device = |code: &str, kind: &str, region: &str| {
         NewDevice::parse(DeviceInput {
@@ -658,65 +348,25 @@ async fn organisations_and_devices(store: &SqlStore) {
         })
         .unwrap()
     };
-    let cam = store
-        .create_device(&all, &device("cam-1", "camera", "b1"))
-        .await
-        .unwrap();
+    let cam = store.create_device(&all, &device("cam-1", "camera", "b1")).await.unwrap();
     assert_eq!(cam.position.unwrap().lat, 40.071);
     assert_eq!(cam.owner_org_code.as_deref(), Some("pm.c1"));
-    let batch = ImportBatch::Devices(vec![
-        (2, device("bin-1", "smart_bin", "b2")),
-        (3, device("cam-1", "camera", "b1")),
-    ]);
-    assert!(
-        matches!(store.import(&all, &batch).await, Err(StoreError::Import(e)) if e.len() == 1 && e[0].row == 3)
-    );
-    store
-        .import(
-            &all,
-            &ImportBatch::Devices(vec![(2, device("bin-1", "smart_bin", "b2"))]),
-        )
-        .await
-        .unwrap();
-    let filter = DeviceFilter {
-        kind: Some(linli_domain::DeviceKind::SmartBin),
-        ..Default::default()
-    };
-    assert_eq!(
-        store
-            .list_devices(&all, &filter, &PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
-        1
-    );
-    assert_eq!(
-        store
-            .list_devices(&c1, &DeviceFilter::default(), &PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
-        1
-    );
+    let batch = ImportBatch::Devices(vec![(2, device("bin-1", "smart_bin", "b2")), (3, device("cam-1", "camera", "b1"))]);
+    assert!(matches!(store.import(&all, &batch).await, Err(StoreError::Import(e)) if e.len() == 1 && e[0].row == 3));
+    store.import(&all, &ImportBatch::Devices(vec![(2, device("bin-1", "smart_bin", "b2"))])).await.unwrap();
+    let filter = DeviceFilter { kind: Some(linli_domain::DeviceKind::SmartBin), ..Default::default() };
+    assert_eq!(store.list_devices(&all, &filter, &PageRequest::default()).await.unwrap().items.len(), 1);
+    assert_eq!(store.list_devices(&c1, &DeviceFilter::default(), &PageRequest::default()).await.unwrap().items.len(), 1);
     let updated = store
         .update_device(
             &all,
             "cam-1",
-            &DevicePatch {
-                status: Some(linli_domain::DeviceStatus::Online),
-                last_seen_at: Some(1_700_000_000_000),
-                ..Default::default()
-            },
+            &DevicePatch { status: Some(linli_domain::DeviceStatus::Online), last_seen_at: Some(1_700_000_000_000), ..Default::default() },
         )
         .await
         .unwrap();
     assert_eq!(updated.status, linli_domain::DeviceStatus::Online);
-    assert!(matches!(
-        store.delete_organisation(&all, "pm.c1").await,
-        Err(StoreError::Conflict(_))
-    ));
+    assert!(matches!(store.delete_organisation(&all, "pm.c1").await, Err(StoreError::Conflict(_))));
 }
 
 async fn users_tokens_and_audit(store: &SqlStore) {
@@ -760,69 +410,24 @@ async fn users_tokens_and_audit(store: &SqlStore) {
         .await
         .unwrap();
     assert!(store.token_user("t1", 999).await.unwrap().is_some());
-    assert!(
-        store.token_user("t1", 1000).await.unwrap().is_none(),
-        "expired"
-    );
+    assert!(store.token_user("t1", 1000).await.unwrap().is_none(), "expired");
     store
-        .insert_token(&NewToken {
-            token_hash: "t2".into(),
-            user_id: user.id,
-            kind: TokenKind::Api,
-            name: "int".into(),
-            created_at: 0,
-            expires_at: None,
-        })
+        .insert_token(&NewToken { token_hash: "t2".into(), user_id: user.id, kind: TokenKind::Api, name: "int".into(), created_at: 0, expires_at: None })
         .await
         .unwrap();
-    assert_eq!(
-        store.token_user("t2", i64::MAX).await.unwrap().unwrap().1,
-        TokenKind::Api
-    );
+    assert_eq!(store.token_user("t2", i64::MAX).await.unwrap().unwrap().1, TokenKind::Api);
     store.revoke_token("t2", 5).await.unwrap();
     assert!(store.token_user("t2", 6).await.unwrap().is_none());
+    store.update_user(user.id, &UserPatch { disabled: Some(true), ..Default::default() }).await.unwrap();
     store
-        .update_user(
-            user.id,
-            &UserPatch {
-                disabled: Some(true),
-                ..Default::default()
-            },
-        )
+        .insert_token(&NewToken { token_hash: "t3".into(), user_id: user.id, kind: TokenKind::Api, name: "x".into(), created_at: 0, expires_at: None })
         .await
         .unwrap();
-    store
-        .insert_token(&NewToken {
-            token_hash: "t3".into(),
-            user_id: user.id,
-            kind: TokenKind::Api,
-            name: "x".into(),
-            created_at: 0,
-            expires_at: None,
-        })
-        .await
-        .unwrap();
-    assert!(
-        store.token_user("t3", 1).await.unwrap().is_none(),
-        "disabled users hold no live tokens"
-    );
+    assert!(store.token_user("t3", 1).await.unwrap().is_none(), "disabled users hold no live tokens");
 
     let c2 = store.jurisdiction(Some("c2")).await.unwrap();
-    assert!(store
-        .list_users(&c2, &PageRequest::default())
-        .await
-        .unwrap()
-        .items
-        .is_empty());
-    assert_eq!(
-        store
-            .list_users(&Jurisdiction::everywhere(), &PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
-        1
-    );
+    assert!(store.list_users(&c2, &PageRequest::default()).await.unwrap().items.is_empty());
+    assert_eq!(store.list_users(&Jurisdiction::everywhere(), &PageRequest::default()).await.unwrap().items.len(), 1);
 
     let entry = |id: &str| AccessEntry {
         at: 10,
@@ -834,19 +439,7 @@ async fn users_tokens_and_audit(store: &SqlStore) {
         action: "read".into(),
         request_id: Some("r".into()),
     };
-    store
-        .record_access(&[entry("1"), entry("2")])
-        .await
-        .unwrap();
-    let got = store
-        .list_access(
-            &AccessFilter {
-                record_id: Some("2".into()),
-                ..Default::default()
-            },
-            &PageRequest::default(),
-        )
-        .await
-        .unwrap();
+    store.record_access(&[entry("1"), entry("2")]).await.unwrap();
+    let got = store.list_access(&AccessFilter { record_id: Some("2".into()), ..Default::default() }, &PageRequest::default()).await.unwrap();
     assert_eq!(got.items, vec![entry("2")]);
 }

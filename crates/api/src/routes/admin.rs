@@ -16,10 +16,7 @@ use crate::extract::{page_request, Actor, ApiJson, ApiQuery};
 use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_users, create_user))
-        .routes(routes!(get_user, update_user))
-        .routes(routes!(list_access))
+    OpenApiRouter::new().routes(routes!(list_users, create_user)).routes(routes!(get_user, update_user)).routes(routes!(list_access))
 }
 
 /// A user to create, as given by the API or the CLI.
@@ -41,44 +38,17 @@ pub async fn provision_user(store: &dyn Store, body: UserBody) -> ApiResult<User
     let username = errors.check(parse_username(&body.username));
     errors.check(check_password(&body.password));
     let role = errors.check(Role::parse("role", &body.role));
-    let region_code = body
-        .region_code
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .and_then(|c| errors.check(linli_domain::text::parse_code("region_code", c)));
-    let org_code = body
-        .org_code
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .and_then(|c| errors.check(linli_domain::text::parse_code("org_code", c)));
+    let region_code = body.region_code.as_deref().filter(|s| !s.is_empty()).and_then(|c| errors.check(linli_domain::text::parse_code("region_code", c)));
+    let org_code = body.org_code.as_deref().filter(|s| !s.is_empty()).and_then(|c| errors.check(linli_domain::text::parse_code("org_code", c)));
     if role.is_some_and(|r| r != Role::Admin) && region_code.is_none() && org_code.is_none() {
-        errors.push(
-            "region_code",
-            "every role but admin must be bound to a region or an organisation",
-        );
+        errors.push("region_code", "every role but admin must be bound to a region or an organisation");
     }
     errors.into_result()?;
     let username = username.unwrap_or_default();
-    let display_name = body
-        .display_name
-        .as_deref()
-        .map(|n| linli_domain::text::parse_name("display_name", n))
-        .transpose()?
-        .unwrap_or_else(|| username.clone());
+    let display_name = body.display_name.as_deref().map(|n| linli_domain::text::parse_name("display_name", n)).transpose()?.unwrap_or_else(|| username.clone());
     let password = body.password;
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|_| ApiError::internal())??;
-    Ok(store
-        .create_user(&NewUser {
-            username,
-            display_name,
-            password_hash,
-            role: role.unwrap_or(Role::Resident),
-            region_code,
-            org_code,
-        })
-        .await?)
+    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(|_| ApiError::internal())??;
+    Ok(store.create_user(&NewUser { username, display_name, password_hash, role: role.unwrap_or(Role::Resident), region_code, org_code }).await?)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -96,54 +66,27 @@ pub struct UserPage {
 
 /// Lists users bound inside the caller's jurisdiction.
 #[utoipa::path(get, path = "/users", tag = "admin", params(UserQuery), responses((status = 200, body = UserPage), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list_users(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiQuery(query): ApiQuery<UserQuery>,
-) -> ApiResult<axum::Json<UserPage>> {
+pub async fn list_users(State(state): State<AppState>, actor: Actor, ApiQuery(query): ApiQuery<UserQuery>) -> ApiResult<axum::Json<UserPage>> {
     actor.require(Role::administers, "manage users")?;
-    let page = state
-        .store
-        .list_users(
-            &actor.scope,
-            &page_request(query.limit, query.cursor.as_deref())?,
-        )
-        .await?;
-    Ok(axum::Json(UserPage {
-        items: page.items,
-        next_cursor: page.next_cursor,
-    }))
+    let page = state.store.list_users(&actor.scope, &page_request(query.limit, query.cursor.as_deref())?).await?;
+    Ok(axum::Json(UserPage { items: page.items, next_cursor: page.next_cursor }))
 }
 
 /// Creates a user bound to a region or organisation inside the caller's jurisdiction.
 #[utoipa::path(post, path = "/users", tag = "admin", request_body = UserBody,
     responses((status = 201, body = User), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn create_user(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiJson(body): ApiJson<UserBody>,
-) -> ApiResult<(StatusCode, axum::Json<User>)> {
+pub async fn create_user(State(state): State<AppState>, actor: Actor, ApiJson(body): ApiJson<UserBody>) -> ApiResult<(StatusCode, axum::Json<User>)> {
     actor.require(Role::administers, "manage users")?;
     if actor.scope.root_code().is_some() {
         // A bound administrator may only create users inside their own jurisdiction.
         let target = match (&body.region_code, &body.org_code) {
             (Some(region), _) => Some(region.clone()),
-            (None, Some(org)) => Some(
-                state
-                    .store
-                    .get_organisation(&actor.scope, org)
-                    .await?
-                    .region_code,
-            ),
+            (None, Some(org)) => Some(state.store.get_organisation(&actor.scope, org).await?.region_code),
             (None, None) => None,
         };
         match target {
             Some(code) => drop(state.store.get_region(&actor.scope, &code).await?),
-            None => {
-                return Err(ApiError::forbidden(
-                    "a bound administrator cannot create unbound users",
-                ))
-            }
+            None => return Err(ApiError::forbidden("a bound administrator cannot create unbound users")),
         }
     }
     let user = provision_user(state.store.as_ref(), body).await?;
@@ -152,11 +95,7 @@ pub async fn create_user(
 
 /// One user.
 #[utoipa::path(get, path = "/users/{id}", tag = "admin", params(("id" = i64, Path)), responses((status = 200, body = User), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn get_user(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<i64>,
-) -> ApiResult<axum::Json<User>> {
+pub async fn get_user(State(state): State<AppState>, actor: Actor, Path(id): Path<i64>) -> ApiResult<axum::Json<User>> {
     actor.require(Role::administers, "manage users")?;
     let user = state.store.get_user(id).await?;
     state.check_user_in_scope(&actor, &user).await?;
@@ -194,42 +133,19 @@ pub async fn update_user(
     if let Some(password) = &body.password {
         errors.check(check_password(password));
     }
-    let role = body
-        .role
-        .as_deref()
-        .and_then(|r| errors.check(Role::parse("role", r)));
-    let display_name = body
-        .display_name
-        .as_deref()
-        .and_then(|n| errors.check(linli_domain::text::parse_name("display_name", n)));
+    let role = body.role.as_deref().and_then(|r| errors.check(Role::parse("role", r)));
+    let display_name = body.display_name.as_deref().and_then(|n| errors.check(linli_domain::text::parse_name("display_name", n)));
     errors.into_result()?;
     let password_hash = match body.password {
-        Some(password) => Some(
-            tokio::task::spawn_blocking(move || hash_password(&password))
-                .await
-                .map_err(|_| ApiError::internal())??,
-        ),
+        Some(password) => Some(tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(|_| ApiError::internal())??),
         None => None,
     };
-    let region_code = body
-        .region_code
-        .map(|c| code_param("region_code", c.as_deref()))
-        .transpose()?;
-    let org_code = body
-        .org_code
-        .map(|c| code_param("org_code", c.as_deref()))
-        .transpose()?;
+    let region_code = body.region_code.map(|c| code_param("region_code", c.as_deref())).transpose()?;
+    let org_code = body.org_code.map(|c| code_param("org_code", c.as_deref())).transpose()?;
     if let Some(Some(region)) = &region_code {
         state.store.get_region(&actor.scope, region).await?;
     }
-    let patch = UserPatch {
-        display_name,
-        password_hash,
-        role,
-        region_code,
-        org_code,
-        disabled: body.disabled,
-    };
+    let patch = UserPatch { display_name, password_hash, role, region_code, org_code, disabled: body.disabled };
     Ok(axum::Json(state.store.update_user(id, &patch).await?))
 }
 
@@ -256,38 +172,17 @@ pub struct AccessPage {
 
 /// Who read which personal record unmasked, and when.
 #[utoipa::path(get, path = "/audit/access", tag = "admin", params(AccessQuery), responses((status = 200, body = AccessPage), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list_access(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiQuery(query): ApiQuery<AccessQuery>,
-) -> ApiResult<axum::Json<AccessPage>> {
+pub async fn list_access(State(state): State<AppState>, actor: Actor, ApiQuery(query): ApiQuery<AccessQuery>) -> ApiResult<axum::Json<AccessPage>> {
     actor.require(Role::administers, "read the access audit log")?;
     let filter = AccessFilter {
         username: query.username.filter(|s| !s.is_empty()),
         record_kind: query.record_kind.filter(|s| !s.is_empty()),
         record_id: query.record_id.filter(|s| !s.is_empty()),
-        from_ms: query
-            .from
-            .as_deref()
-            .map(|t| parse_instant("from", t))
-            .transpose()?,
-        to_ms: query
-            .to
-            .as_deref()
-            .map(|t| parse_instant("to", t))
-            .transpose()?,
+        from_ms: query.from.as_deref().map(|t| parse_instant("from", t)).transpose()?,
+        to_ms: query.to.as_deref().map(|t| parse_instant("to", t)).transpose()?,
     };
-    let page = state
-        .store
-        .list_access(
-            &filter,
-            &page_request(query.limit, query.cursor.as_deref())?,
-        )
-        .await?;
-    Ok(axum::Json(AccessPage {
-        items: page.items,
-        next_cursor: page.next_cursor,
-    }))
+    let page = state.store.list_access(&filter, &page_request(query.limit, query.cursor.as_deref())?).await?;
+    Ok(axum::Json(AccessPage { items: page.items, next_cursor: page.next_cursor }))
 }
 
 /// Epoch milliseconds, or RFC 3339 in UTC (`2026-11-25T08:00:00Z`, fraction optional), or a date.
@@ -296,34 +191,19 @@ fn parse_instant(field: &str, raw: &str) -> ApiResult<i64> {
     if let Ok(ms) = raw.parse::<i64>() {
         return Ok(ms);
     }
-    let bad = || {
-        ApiError::bad_request(
-            field,
-            "must be epoch milliseconds or an RFC 3339 UTC time like 2026-11-25T08:00:00Z",
-        )
-    };
+    let bad = || ApiError::bad_request(field, "must be epoch milliseconds or an RFC 3339 UTC time like 2026-11-25T08:00:00Z");
     let (date, time) = raw.split_once('T').unwrap_or((raw, "00:00:00Z"));
     let ymd: Vec<&str> = date.split('-').collect();
     let [y, m, d] = ymd.as_slice() else {
         return Err(bad());
     };
-    let (y, m, d): (i64, u32, u32) = (
-        y.parse().map_err(|_| bad())?,
-        m.parse().map_err(|_| bad())?,
-        d.parse().map_err(|_| bad())?,
-    );
+    let (y, m, d): (i64, u32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
     if !linli_domain::time::is_valid_date(y, m, d) {
         return Err(bad());
     }
-    let time = time
-        .strip_suffix('Z')
-        .or_else(|| time.strip_suffix("+00:00"))
-        .ok_or_else(bad)?;
+    let time = time.strip_suffix('Z').or_else(|| time.strip_suffix("+00:00")).ok_or_else(bad)?;
     let (hms, fraction) = time.split_once('.').unwrap_or((time, "0"));
-    let parts: Vec<u32> = hms
-        .split(':')
-        .map(|p| p.parse().map_err(|_| bad()))
-        .collect::<ApiResult<_>>()?;
+    let parts: Vec<u32> = hms.split(':').map(|p| p.parse().map_err(|_| bad())).collect::<ApiResult<_>>()?;
     let [h, min, s] = parts.as_slice() else {
         return Err(bad());
     };
@@ -332,10 +212,7 @@ fn parse_instant(field: &str, raw: &str) -> ApiResult<i64> {
     }
     let millis: i64 = format!("{fraction:0<3}")[..3].parse().map_err(|_| bad())?;
     let days = linli_domain::time::days_from_civil(y, m, d);
-    Ok(
-        ((days * 86_400 + i64::from(*h) * 3600 + i64::from(*min) * 60 + i64::from(*s)) * 1000)
-            + millis,
-    )
+    Ok(((days * 86_400 + i64::from(*h) * 3600 + i64::from(*min) * 60 + i64::from(*s)) * 1000) + millis)
 }
 
 #[cfg(test)]
@@ -344,18 +221,9 @@ mod tests {
 
     #[test]
     fn instants() {
-        assert_eq!(
-            parse_instant("from", "1795593600123").unwrap(),
-            1_795_593_600_123
-        );
-        assert_eq!(
-            parse_instant("from", "2026-11-25T08:00:00.123Z").unwrap(),
-            1_795_593_600_123
-        );
-        assert_eq!(
-            parse_instant("from", "2026-11-25").unwrap(),
-            1_795_564_800_000
-        );
+        assert_eq!(parse_instant("from", "1795593600123").unwrap(), 1_795_593_600_123);
+        assert_eq!(parse_instant("from", "2026-11-25T08:00:00.123Z").unwrap(), 1_795_593_600_123);
+        assert_eq!(parse_instant("from", "2026-11-25").unwrap(), 1_795_564_800_000);
         assert!(parse_instant("from", "2026-13-01").is_err());
         assert!(parse_instant("from", "yesterday").is_err());
     }

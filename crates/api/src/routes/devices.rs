@@ -15,9 +15,7 @@ use crate::extract::{page_request, Actor, ApiJson, ApiQuery};
 use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_devices, create_device))
-        .routes(routes!(get_device, update_device, delete_device))
+    OpenApiRouter::new().routes(routes!(list_devices, create_device)).routes(routes!(get_device, update_device, delete_device))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -52,41 +50,17 @@ pub struct DevicePage {
 /// Lists devices in the caller's jurisdiction.
 #[utoipa::path(get, path = "/devices", tag = "devices", params(DeviceQuery),
     responses((status = 200, body = DevicePage), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list_devices(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiQuery(query): ApiQuery<DeviceQuery>,
-) -> ApiResult<axum::Json<DevicePage>> {
+pub async fn list_devices(State(state): State<AppState>, actor: Actor, ApiQuery(query): ApiQuery<DeviceQuery>) -> ApiResult<axum::Json<DevicePage>> {
     let filter = DeviceFilter {
-        kind: query
-            .kind
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(|k| DeviceKind::parse("kind", k))
-            .transpose()?,
-        status: query
-            .status
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(|k| DeviceStatus::parse("status", k))
-            .transpose()?,
+        kind: query.kind.as_deref().filter(|s| !s.is_empty()).map(|k| DeviceKind::parse("kind", k)).transpose()?,
+        status: query.status.as_deref().filter(|s| !s.is_empty()).map(|k| DeviceStatus::parse("status", k)).transpose()?,
         within_code: code_param("within", query.within.as_deref())?,
         owner_org_code: code_param("owner", query.owner.as_deref())?,
         q: search_param(query.q.as_deref())?,
         spatial: spatial(query.bbox.as_deref(), query.near.as_deref(), query.radius)?,
     };
-    let page = state
-        .store
-        .list_devices(
-            &actor.scope,
-            &filter,
-            &page_request(query.limit, query.cursor.as_deref())?,
-        )
-        .await?;
-    Ok(axum::Json(DevicePage {
-        items: page.items,
-        next_cursor: page.next_cursor,
-    }))
+    let page = state.store.list_devices(&actor.scope, &filter, &page_request(query.limit, query.cursor.as_deref())?).await?;
+    Ok(axum::Json(DevicePage { items: page.items, next_cursor: page.next_cursor }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -110,11 +84,7 @@ pub struct DeviceBody {
 /// Registers a device.
 #[utoipa::path(post, path = "/devices", tag = "devices", request_body = DeviceBody,
     responses((status = 201, body = Device), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn create_device(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiJson(body): ApiJson<DeviceBody>,
-) -> ApiResult<(StatusCode, axum::Json<Device>)> {
+pub async fn create_device(State(state): State<AppState>, actor: Actor, ApiJson(body): ApiJson<DeviceBody>) -> ApiResult<(StatusCode, axum::Json<Device>)> {
     actor.require(Role::edits_registry, "change the registry")?;
     let new = NewDevice::parse(DeviceInput {
         code: Some(&body.code),
@@ -127,23 +97,14 @@ pub async fn create_device(
         status: body.status.as_deref(),
         attributes: body.attributes,
     })?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(state.store.create_device(&actor.scope, &new).await?),
-    ))
+    Ok((StatusCode::CREATED, axum::Json(state.store.create_device(&actor.scope, &new).await?)))
 }
 
 /// One device.
 #[utoipa::path(get, path = "/devices/{code}", tag = "devices", params(("code" = String, Path)),
     responses((status = 200, body = Device), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn get_device(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(code): Path<String>,
-) -> ApiResult<axum::Json<Device>> {
-    Ok(axum::Json(
-        state.store.get_device(&actor.scope, &code).await?,
-    ))
+pub async fn get_device(State(state): State<AppState>, actor: Actor, Path(code): Path<String>) -> ApiResult<axum::Json<Device>> {
+    Ok(axum::Json(state.store.get_device(&actor.scope, &code).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -173,44 +134,22 @@ pub async fn update_device(
     actor.require(Role::edits_registry, "change the registry")?;
     let mut errors = linli_domain::Invalid::default();
     let patch = DevicePatch {
-        name: body
-            .name
-            .as_deref()
-            .and_then(|n| errors.check(linli_domain::text::parse_name("name", n))),
-        region_code: body
-            .region_code
-            .as_deref()
-            .and_then(|c| errors.check(linli_domain::text::parse_code("region_code", c))),
-        position: body
-            .position
-            .map(|p| p.and_then(|p| errors.check(Position::parse("position", p.lon, p.lat)))),
-        owner_org_code: body.owner_org_code.map(|o| {
-            o.and_then(|c| errors.check(linli_domain::text::parse_code("owner_org_code", &c)))
-        }),
-        status: body
-            .status
-            .as_deref()
-            .and_then(|s| errors.check(DeviceStatus::parse("status", s))),
+        name: body.name.as_deref().and_then(|n| errors.check(linli_domain::text::parse_name("name", n))),
+        region_code: body.region_code.as_deref().and_then(|c| errors.check(linli_domain::text::parse_code("region_code", c))),
+        position: body.position.map(|p| p.and_then(|p| errors.check(Position::parse("position", p.lon, p.lat)))),
+        owner_org_code: body.owner_org_code.map(|o| o.and_then(|c| errors.check(linli_domain::text::parse_code("owner_org_code", &c)))),
+        status: body.status.as_deref().and_then(|s| errors.check(DeviceStatus::parse("status", s))),
         last_seen_at: None,
         attributes: body.attributes,
     };
     errors.into_result()?;
-    Ok(axum::Json(
-        state
-            .store
-            .update_device(&actor.scope, &code, &patch)
-            .await?,
-    ))
+    Ok(axum::Json(state.store.update_device(&actor.scope, &code, &patch).await?))
 }
 
 /// Removes a device.
 #[utoipa::path(delete, path = "/devices/{code}", tag = "devices", params(("code" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn delete_device(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(code): Path<String>,
-) -> ApiResult<StatusCode> {
+pub async fn delete_device(State(state): State<AppState>, actor: Actor, Path(code): Path<String>) -> ApiResult<StatusCode> {
     actor.require(Role::edits_registry, "change the registry")?;
     state.store.delete_device(&actor.scope, &code).await?;
     Ok(StatusCode::NO_CONTENT)

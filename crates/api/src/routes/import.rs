@@ -16,9 +16,7 @@ use crate::AppState;
 pub const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(import))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES))
+    OpenApiRouter::new().routes(routes!(import)).layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES))
 }
 
 /// Imports a CSV (`text/csv`) or GeoJSON (`application/geo+json` or `application/json`) file of
@@ -35,27 +33,11 @@ pub async fn import(
     body: Bytes,
 ) -> ApiResult<axum::Json<ImportSummary>> {
     actor.require(Role::imports, "import files")?;
-    let kind = ImportKind::parse(&kind).ok_or_else(|| {
-        ApiError::bad_request(
-            "kind",
-            format!("must be one of {}", ImportKind::NAMES.join(", ")),
-        )
-    })?;
-    let content_type = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("text/csv");
-    let format = if content_type.contains("json") {
-        Format::GeoJson
-    } else {
-        Format::Csv
-    };
-    let batch =
-        tokio::task::spawn_blocking(move || linli_import::parse(kind, format, body.as_ref()))
-            .await
-            .map_err(|_| ApiError::internal())?
-            .map_err(ApiError::rows)?;
-    let summary = state.store.import(&actor.scope, &batch).await?;
+    let kind = ImportKind::parse(&kind).ok_or_else(|| ApiError::bad_request("kind", format!("must be one of {}", ImportKind::NAMES.join(", "))))?;
+    let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("text/csv");
+    let format = if content_type.contains("json") { Format::GeoJson } else { Format::Csv };
+    let parsed = tokio::task::spawn_blocking(move || linli_import::parse_partial(kind, format, body.as_ref())).await.map_err(|_| ApiError::internal())?;
+    let summary = linli_import::write(state.store.as_ref(), &actor.scope, parsed).await?;
     tracing::info!(kind = ?kind, inserted = summary.inserted, user = %actor.user.username, "import");
     Ok(axum::Json(summary))
 }

@@ -14,22 +14,13 @@ use serde::{Deserialize, Deserializer};
 use crate::error::ApiError;
 
 /// Deserializes a field that distinguishes "absent" (`None`) from `null` (`Some(None)`), for PATCH.
-pub(crate) fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
+pub(crate) fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// Parses the `bbox`, `near` and `radius` query parameters.
-pub(crate) fn spatial(
-    bbox: Option<&str>,
-    near: Option<&str>,
-    radius: Option<f64>,
-) -> Result<SpatialFilter, ApiError> {
-    let bbox = bbox
-        .filter(|b| !b.is_empty())
-        .map(|b| BBox::parse("bbox", b))
-        .transpose()?;
+pub(crate) fn spatial(bbox: Option<&str>, near: Option<&str>, radius: Option<f64>) -> Result<SpatialFilter, ApiError> {
+    let bbox = bbox.filter(|b| !b.is_empty()).map(|b| BBox::parse("bbox", b)).transpose()?;
     let near = match (near.filter(|n| !n.is_empty()), radius) {
         (Some(center), radius) => Some(Near::parse("near", center, radius.unwrap_or(500.0))?),
         (None, Some(_)) => return Err(ApiError::bad_request("near", "is required with radius")),
@@ -40,18 +31,13 @@ pub(crate) fn spatial(
 
 /// Parses an optional code-like query parameter.
 pub(crate) fn code_param(field: &str, raw: Option<&str>) -> Result<Option<String>, ApiError> {
-    Ok(raw
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| linli_domain::text::parse_code(field, s))
-        .transpose()?)
+    Ok(raw.filter(|s| !s.trim().is_empty()).map(|s| linli_domain::text::parse_code(field, s)).transpose()?)
 }
 
 /// A search string: trimmed, at most 100 characters.
 pub(crate) fn search_param(raw: Option<&str>) -> Result<Option<String>, ApiError> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(q) if q.chars().count() > 100 => {
-            Err(ApiError::bad_request("q", "must be at most 100 characters"))
-        }
+        Some(q) if q.chars().count() > 100 => Err(ApiError::bad_request("q", "must be at most 100 characters")),
         other => Ok(other.map(str::to_string)),
     }
 }

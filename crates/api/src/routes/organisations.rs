@@ -15,13 +15,7 @@ use crate::extract::{page_request, Actor, ApiJson, ApiQuery};
 use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_organisations, create_organisation))
-        .routes(routes!(
-            get_organisation,
-            update_organisation,
-            delete_organisation
-        ))
+    OpenApiRouter::new().routes(routes!(list_organisations, create_organisation)).routes(routes!(get_organisation, update_organisation, delete_organisation))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -52,27 +46,12 @@ pub async fn list_organisations(
     ApiQuery(query): ApiQuery<OrganisationQuery>,
 ) -> ApiResult<axum::Json<OrganisationPage>> {
     let filter = OrganisationFilter {
-        kind: query
-            .kind
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(|k| OrgKind::parse("kind", k))
-            .transpose()?,
+        kind: query.kind.as_deref().filter(|s| !s.is_empty()).map(|k| OrgKind::parse("kind", k)).transpose()?,
         within_code: code_param("within", query.within.as_deref())?,
         q: search_param(query.q.as_deref())?,
     };
-    let page = state
-        .store
-        .list_organisations(
-            &actor.scope,
-            &filter,
-            &page_request(query.limit, query.cursor.as_deref())?,
-        )
-        .await?;
-    Ok(axum::Json(OrganisationPage {
-        items: page.items,
-        next_cursor: page.next_cursor,
-    }))
+    let page = state.store.list_organisations(&actor.scope, &filter, &page_request(query.limit, query.cursor.as_deref())?).await?;
+    Ok(axum::Json(OrganisationPage { items: page.items, next_cursor: page.next_cursor }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -107,23 +86,14 @@ pub async fn create_organisation(
         phone: body.phone.as_deref(),
         attributes: body.attributes,
     })?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(state.store.create_organisation(&actor.scope, &new).await?),
-    ))
+    Ok((StatusCode::CREATED, axum::Json(state.store.create_organisation(&actor.scope, &new).await?)))
 }
 
 /// One organisation.
 #[utoipa::path(get, path = "/organisations/{code}", tag = "organisations", params(("code" = String, Path)),
     responses((status = 200, body = Organisation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn get_organisation(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(code): Path<String>,
-) -> ApiResult<axum::Json<Organisation>> {
-    Ok(axum::Json(
-        state.store.get_organisation(&actor.scope, &code).await?,
-    ))
+pub async fn get_organisation(State(state): State<AppState>, actor: Actor, Path(code): Path<String>) -> ApiResult<axum::Json<Organisation>> {
+    Ok(axum::Json(state.store.get_organisation(&actor.scope, &code).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -150,41 +120,20 @@ pub async fn update_organisation(
     actor.require(Role::edits_registry, "change the registry")?;
     let mut errors = linli_domain::Invalid::default();
     let patch = OrganisationPatch {
-        name: body
-            .name
-            .as_deref()
-            .and_then(|n| errors.check(linli_domain::text::parse_name("name", n))),
-        kind: body
-            .kind
-            .as_deref()
-            .and_then(|k| errors.check(OrgKind::parse("kind", k))),
-        region_code: body
-            .region_code
-            .as_deref()
-            .and_then(|c| errors.check(linli_domain::text::parse_code("region_code", c))),
-        phone: body.phone.map(|p| {
-            p.filter(|s| !s.is_empty())
-                .and_then(|s| errors.check(linli_domain::person::parse_phone("phone", &s)))
-        }),
+        name: body.name.as_deref().and_then(|n| errors.check(linli_domain::text::parse_name("name", n))),
+        kind: body.kind.as_deref().and_then(|k| errors.check(OrgKind::parse("kind", k))),
+        region_code: body.region_code.as_deref().and_then(|c| errors.check(linli_domain::text::parse_code("region_code", c))),
+        phone: body.phone.map(|p| p.filter(|s| !s.is_empty()).and_then(|s| errors.check(linli_domain::person::parse_phone("phone", &s)))),
         attributes: body.attributes,
     };
     errors.into_result()?;
-    Ok(axum::Json(
-        state
-            .store
-            .update_organisation(&actor.scope, &code, &patch)
-            .await?,
-    ))
+    Ok(axum::Json(state.store.update_organisation(&actor.scope, &code, &patch).await?))
 }
 
 /// Deletes an organisation with no devices, users or child organisations.
 #[utoipa::path(delete, path = "/organisations/{code}", tag = "organisations", params(("code" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn delete_organisation(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(code): Path<String>,
-) -> ApiResult<StatusCode> {
+pub async fn delete_organisation(State(state): State<AppState>, actor: Actor, Path(code): Path<String>) -> ApiResult<StatusCode> {
     actor.require(Role::edits_registry, "change the registry")?;
     state.store.delete_organisation(&actor.scope, &code).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -53,41 +53,23 @@ pub struct RegionPage {
 
 impl From<Page<Region>> for RegionPage {
     fn from(page: Page<Region>) -> Self {
-        RegionPage {
-            items: page.items,
-            next_cursor: page.next_cursor,
-        }
+        RegionPage { items: page.items, next_cursor: page.next_cursor }
     }
 }
 
 /// Lists nodes in the caller's jurisdiction, filtered and paginated.
 #[utoipa::path(get, path = "/regions", tag = "regions", params(RegionQuery),
     responses((status = 200, body = RegionPage), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list_regions(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiQuery(query): ApiQuery<RegionQuery>,
-) -> ApiResult<axum::Json<RegionPage>> {
+pub async fn list_regions(State(state): State<AppState>, actor: Actor, ApiQuery(query): ApiQuery<RegionQuery>) -> ApiResult<axum::Json<RegionPage>> {
     let filter = RegionFilter {
-        level: query
-            .level
-            .as_deref()
-            .filter(|l| !l.is_empty())
-            .map(|l| Level::parse("level", l))
-            .transpose()?,
+        level: query.level.as_deref().filter(|l| !l.is_empty()).map(|l| Level::parse("level", l)).transpose()?,
         parent_code: code_param("parent", query.parent.as_deref())?,
         within_code: code_param("within", query.within.as_deref())?,
         q: search_param(query.q.as_deref())?,
         spatial: spatial(query.bbox.as_deref(), query.near.as_deref(), query.radius)?,
     };
     let page = page_request(query.limit, query.cursor.as_deref())?;
-    Ok(axum::Json(
-        state
-            .store
-            .list_regions(&actor.scope, &filter, &page)
-            .await?
-            .into(),
-    ))
+    Ok(axum::Json(state.store.list_regions(&actor.scope, &filter, &page).await?.into()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -110,11 +92,7 @@ pub struct RegionBody {
 /// Creates a node under a parent in the caller's jurisdiction.
 #[utoipa::path(post, path = "/regions", tag = "regions", request_body = RegionBody,
     responses((status = 201, body = Region), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn create_region(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiJson(body): ApiJson<RegionBody>,
-) -> ApiResult<(StatusCode, axum::Json<Region>)> {
+pub async fn create_region(State(state): State<AppState>, actor: Actor, ApiJson(body): ApiJson<RegionBody>) -> ApiResult<(StatusCode, axum::Json<Region>)> {
     actor.require(Role::edits_registry, "change the registry")?;
     let new = NewRegion::parse(RegionInput {
         code: Some(&body.code),
@@ -126,23 +104,14 @@ pub async fn create_region(
         lat: body.lat,
         attributes: body.attributes,
     })?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(state.store.create_region(&actor.scope, &new).await?),
-    ))
+    Ok((StatusCode::CREATED, axum::Json(state.store.create_region(&actor.scope, &new).await?)))
 }
 
 /// One node.
 #[utoipa::path(get, path = "/regions/{code}", tag = "regions", params(("code" = String, Path)),
     responses((status = 200, body = Region), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn get_region(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(code): Path<String>,
-) -> ApiResult<axum::Json<Region>> {
-    Ok(axum::Json(
-        state.store.get_region(&actor.scope, &code).await?,
-    ))
+pub async fn get_region(State(state): State<AppState>, actor: Actor, Path(code): Path<String>) -> ApiResult<axum::Json<Region>> {
+    Ok(axum::Json(state.store.get_region(&actor.scope, &code).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -170,11 +139,7 @@ pub async fn update_region(
 ) -> ApiResult<axum::Json<Region>> {
     actor.require(Role::edits_registry, "change the registry")?;
     let patch = RegionPatch {
-        name: body
-            .name
-            .as_deref()
-            .map(|n| linli_domain::text::parse_name("name", n))
-            .transpose()?,
+        name: body.name.as_deref().map(|n| linli_domain::text::parse_name("name", n)).transpose()?,
         parent_code: code_param("parent_code", body.parent_code.as_deref())?,
         geometry: match body.geometry {
             Some(Some(g)) => Some(Some(Geometry::parse("geometry", &g)?)),
@@ -183,22 +148,13 @@ pub async fn update_region(
         },
         attributes: body.attributes,
     };
-    Ok(axum::Json(
-        state
-            .store
-            .update_region(&actor.scope, &code, &patch)
-            .await?,
-    ))
+    Ok(axum::Json(state.store.update_region(&actor.scope, &code, &patch).await?))
 }
 
 /// Deletes a node that has nothing attached.
 #[utoipa::path(delete, path = "/regions/{code}", tag = "regions", params(("code" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn delete_region(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(code): Path<String>,
-) -> ApiResult<StatusCode> {
+pub async fn delete_region(State(state): State<AppState>, actor: Actor, Path(code): Path<String>) -> ApiResult<StatusCode> {
     actor.require(Role::edits_registry, "change the registry")?;
     state.store.delete_region(&actor.scope, &code).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -207,12 +163,6 @@ pub async fn delete_region(
 /// The chain from the top of the hierarchy down to the node.
 #[utoipa::path(get, path = "/regions/{code}/ancestors", tag = "regions", params(("code" = String, Path)),
     responses((status = 200, body = Vec<Region>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn region_ancestors(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(code): Path<String>,
-) -> ApiResult<axum::Json<Vec<Region>>> {
-    Ok(axum::Json(
-        state.store.region_ancestors(&actor.scope, &code).await?,
-    ))
+pub async fn region_ancestors(State(state): State<AppState>, actor: Actor, Path(code): Path<String>) -> ApiResult<axum::Json<Vec<Region>>> {
+    Ok(axum::Json(state.store.region_ancestors(&actor.scope, &code).await?))
 }

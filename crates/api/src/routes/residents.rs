@@ -3,9 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use linli_domain::person::{parse_id_number, parse_phone, ResidentInput};
-use linli_domain::{
-    Attributes, CareTag, DwellingRelation, NewResident, ResidenceKind, Resident, Role,
-};
+use linli_domain::{Attributes, CareTag, DwellingRelation, NewResident, ResidenceKind, Resident, Role};
 use linli_store::{AccessEntry, ResidentFilter, ResidentPatch};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -25,12 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Masks the records for roles without the right to personal data; otherwise audits the read.
-async fn release(
-    state: &AppState,
-    actor: &Actor,
-    residents: Vec<Resident>,
-    action: &str,
-) -> ApiResult<Vec<Resident>> {
+async fn release(state: &AppState, actor: &Actor, residents: Vec<Resident>, action: &str) -> ApiResult<Vec<Resident>> {
     if !actor.role().sees_sensitive() {
         return Ok(residents.into_iter().map(Resident::masked).collect());
     }
@@ -53,17 +46,9 @@ async fn release(
     Ok(residents)
 }
 
-async fn release_one(
-    state: &AppState,
-    actor: &Actor,
-    resident: Resident,
-    action: &str,
-) -> ApiResult<axum::Json<Resident>> {
+async fn release_one(state: &AppState, actor: &Actor, resident: Resident, action: &str) -> ApiResult<axum::Json<Resident>> {
     let mut released = release(state, actor, vec![resident], action).await?;
-    released
-        .pop()
-        .map(axum::Json)
-        .ok_or_else(ApiError::internal)
+    released.pop().map(axum::Json).ok_or_else(ApiError::internal)
 }
 
 fn require_reader(actor: &Actor) -> ApiResult<()> {
@@ -98,60 +83,23 @@ pub struct ResidentPage {
 /// Lists residents in the caller's jurisdiction.
 #[utoipa::path(get, path = "/residents", tag = "residents", params(ResidentQuery),
     responses((status = 200, body = ResidentPage), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list_residents(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiQuery(query): ApiQuery<ResidentQuery>,
-) -> ApiResult<axum::Json<ResidentPage>> {
+pub async fn list_residents(State(state): State<AppState>, actor: Actor, ApiQuery(query): ApiQuery<ResidentQuery>) -> ApiResult<axum::Json<ResidentPage>> {
     require_reader(&actor)?;
     let personal = query.q.is_some() || query.id_number.is_some() || query.phone.is_some();
     if personal && !actor.role().sees_sensitive() {
-        return Err(ApiError::forbidden(format!(
-            "the {} role may not search residents by name, ID number or phone",
-            actor.role()
-        )));
+        return Err(ApiError::forbidden(format!("the {} role may not search residents by name, ID number or phone", actor.role())));
     }
     let filter = ResidentFilter {
         within_code: code_param("within", query.within.as_deref())?,
-        residence_kind: query
-            .residence_kind
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(|k| ResidenceKind::parse("residence_kind", k))
-            .transpose()?,
-        care_tag: query
-            .care_tag
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(|t| CareTag::parse("care_tag", t))
-            .transpose()?,
+        residence_kind: query.residence_kind.as_deref().filter(|s| !s.is_empty()).map(|k| ResidenceKind::parse("residence_kind", k)).transpose()?,
+        care_tag: query.care_tag.as_deref().filter(|s| !s.is_empty()).map(|t| CareTag::parse("care_tag", t)).transpose()?,
         q: search_param(query.q.as_deref())?,
-        id_number: query
-            .id_number
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(|v| parse_id_number("id_number", v))
-            .transpose()?,
-        phone: query
-            .phone
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(|v| parse_phone("phone", v))
-            .transpose()?,
+        id_number: query.id_number.as_deref().filter(|s| !s.is_empty()).map(|v| parse_id_number("id_number", v)).transpose()?,
+        phone: query.phone.as_deref().filter(|s| !s.is_empty()).map(|v| parse_phone("phone", v)).transpose()?,
     };
-    let page = state
-        .store
-        .list_residents(
-            &actor.scope,
-            &filter,
-            &page_request(query.limit, query.cursor.as_deref())?,
-        )
-        .await?;
+    let page = state.store.list_residents(&actor.scope, &filter, &page_request(query.limit, query.cursor.as_deref())?).await?;
     let items = release(&state, &actor, page.items, "list").await?;
-    Ok(axum::Json(ResidentPage {
-        items,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(axum::Json(ResidentPage { items, next_cursor: page.next_cursor }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -197,20 +145,13 @@ pub async fn create_resident(
         attributes: body.attributes,
     })?;
     let resident = state.store.create_resident(&actor.scope, &new).await?;
-    Ok((
-        StatusCode::CREATED,
-        release_one(&state, &actor, resident, "create").await?,
-    ))
+    Ok((StatusCode::CREATED, release_one(&state, &actor, resident, "create").await?))
 }
 
 /// One resident.
 #[utoipa::path(get, path = "/residents/{id}", tag = "residents", params(("id" = i64, Path)),
     responses((status = 200, body = Resident), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn get_resident(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<i64>,
-) -> ApiResult<axum::Json<Resident>> {
+pub async fn get_resident(State(state): State<AppState>, actor: Actor, Path(id): Path<i64>) -> ApiResult<axum::Json<Resident>> {
     require_reader(&actor)?;
     let resident = state.store.get_resident(&actor.scope, id).await?;
     release_one(&state, &actor, resident, "read").await
@@ -244,49 +185,23 @@ pub async fn update_resident(
     actor.require(Role::edits_registry, "change the registry")?;
     let mut errors = linli_domain::Invalid::default();
     let patch = ResidentPatch {
-        name: body
-            .name
-            .as_deref()
-            .and_then(|n| errors.check(linli_domain::text::parse_name("name", n))),
-        id_number: body.id_number.map(|v| {
-            v.filter(|s| !s.is_empty())
-                .and_then(|s| errors.check(parse_id_number("id_number", &s)))
-        }),
-        phone: body.phone.map(|v| {
-            v.filter(|s| !s.is_empty())
-                .and_then(|s| errors.check(parse_phone("phone", &s)))
-        }),
-        residence_kind: body
-            .residence_kind
-            .as_deref()
-            .and_then(|k| errors.check(ResidenceKind::parse("residence_kind", k))),
-        care_tags: body.care_tags.map(|tags| {
-            tags.iter()
-                .filter_map(|t| errors.check(CareTag::parse("care_tags", t)))
-                .collect()
-        }),
-        home_code: body
-            .dwelling_code
-            .as_deref()
-            .and_then(|c| errors.check(linli_domain::text::parse_code("dwelling_code", c))),
+        name: body.name.as_deref().and_then(|n| errors.check(linli_domain::text::parse_name("name", n))),
+        id_number: body.id_number.map(|v| v.filter(|s| !s.is_empty()).and_then(|s| errors.check(parse_id_number("id_number", &s)))),
+        phone: body.phone.map(|v| v.filter(|s| !s.is_empty()).and_then(|s| errors.check(parse_phone("phone", &s)))),
+        residence_kind: body.residence_kind.as_deref().and_then(|k| errors.check(ResidenceKind::parse("residence_kind", k))),
+        care_tags: body.care_tags.map(|tags| tags.iter().filter_map(|t| errors.check(CareTag::parse("care_tags", t))).collect()),
+        home_code: body.dwelling_code.as_deref().and_then(|c| errors.check(linli_domain::text::parse_code("dwelling_code", c))),
         attributes: body.attributes,
     };
     errors.into_result()?;
-    let resident = state
-        .store
-        .update_resident(&actor.scope, id, &patch)
-        .await?;
+    let resident = state.store.update_resident(&actor.scope, id, &patch).await?;
     release_one(&state, &actor, resident, "update").await
 }
 
 /// Removes a resident from the registry.
 #[utoipa::path(delete, path = "/residents/{id}", tag = "residents", params(("id" = i64, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn delete_resident(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<i64>,
-) -> ApiResult<StatusCode> {
+pub async fn delete_resident(State(state): State<AppState>, actor: Actor, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     actor.require(Role::edits_registry, "change the registry")?;
     state.store.delete_resident(&actor.scope, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -309,25 +224,15 @@ pub async fn link_dwelling(
 ) -> ApiResult<axum::Json<Resident>> {
     actor.require(Role::edits_registry, "change the registry")?;
     let relation = DwellingRelation::parse("relation", &body.relation)?;
-    let resident = state
-        .store
-        .link_dwelling(&actor.scope, id, &dwelling_code, relation)
-        .await?;
+    let resident = state.store.link_dwelling(&actor.scope, id, &dwelling_code, relation).await?;
     release_one(&state, &actor, resident, "update").await
 }
 
 /// Unties a resident from a further dwelling.
 #[utoipa::path(delete, path = "/residents/{id}/dwellings/{dwelling_code}", tag = "residents", params(("id" = i64, Path), ("dwelling_code" = String, Path)),
     responses((status = 200, body = Resident), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn unlink_dwelling(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path((id, dwelling_code)): Path<(i64, String)>,
-) -> ApiResult<axum::Json<Resident>> {
+pub async fn unlink_dwelling(State(state): State<AppState>, actor: Actor, Path((id, dwelling_code)): Path<(i64, String)>) -> ApiResult<axum::Json<Resident>> {
     actor.require(Role::edits_registry, "change the registry")?;
-    let resident = state
-        .store
-        .unlink_dwelling(&actor.scope, id, &dwelling_code)
-        .await?;
+    let resident = state.store.unlink_dwelling(&actor.scope, id, &dwelling_code).await?;
     release_one(&state, &actor, resident, "update").await
 }

@@ -2,10 +2,7 @@
 use linli_domain::{Device, DeviceKind, DeviceStatus, NewDevice, Position};
 use sqlx::any::AnyRow;
 
-use super::{
-    into_page, like_pattern, now_ms, parse_json_object, push_page, push_path_range, push_spatial,
-    row_get, Arg, Sql, SqlStore,
-};
+use super::{into_page, like_pattern, now_ms, parse_json_object, push_page, push_path_range, push_spatial, row_get, Arg, Sql, SqlStore};
 use crate::error::StoreError;
 use crate::model::{prefix_range, DeviceFilter, DevicePatch, Jurisdiction, Page, PageRequest};
 use crate::Result;
@@ -26,8 +23,7 @@ fn device_from_row(row: &AnyRow) -> Result<(i64, String, Device)> {
         region_code: row_get(row, "region_code")?,
         position: lon.zip(lat).map(|(lon, lat)| Position { lon, lat }),
         owner_org_code: row_get(row, "owner_org_code")?,
-        status: DeviceStatus::parse("status", &status)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        status: DeviceStatus::parse("status", &status).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         last_seen_at: row_get(row, "last_seen_at")?,
         attributes: parse_json_object(&attributes)?,
         updated_at: row_get(row, "updated_at")?,
@@ -36,73 +32,37 @@ fn device_from_row(row: &AnyRow) -> Result<(i64, String, Device)> {
 }
 
 impl SqlStore {
-    async fn device_row(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        code: &str,
-    ) -> Result<(i64, String, Device)> {
-        let mut sql = Sql::new(&format!(
-            "SELECT {DEVICE_COLUMNS}{DEVICE_FROM} WHERE d.code = "
-        ));
+    async fn device_row(&self, conn: &mut sqlx::AnyConnection, code: &str) -> Result<(i64, String, Device)> {
+        let mut sql = Sql::new(&format!("SELECT {DEVICE_COLUMNS}{DEVICE_FROM} WHERE d.code = "));
         sql.arg(code);
-        let row = sql
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or_else(|| StoreError::not_found("device", code))?;
+        let row = sql.fetch_optional(&mut *conn).await?.ok_or_else(|| StoreError::not_found("device", code))?;
         device_from_row(&row)
     }
 
-    pub(crate) async fn create_device_impl(
-        &self,
-        scope: &Jurisdiction,
-        new: &NewDevice,
-    ) -> Result<Device> {
+    pub(crate) async fn create_device_impl(&self, scope: &Jurisdiction, new: &NewDevice) -> Result<Device> {
         let mut tx = self.writer.begin().await?;
-        let region = self
-            .referenced_region(&mut *tx, scope, "region_code", &new.region_code)
-            .await?;
+        let region = self.referenced_region(&mut *tx, scope, "region_code", &new.region_code).await?;
         let owner = match &new.owner_org_code {
-            Some(code) => Some(
-                self.referenced_organisation(&mut tx, scope, "owner_org_code", code)
-                    .await?,
-            ),
+            Some(code) => Some(self.referenced_organisation(&mut tx, scope, "owner_org_code", code).await?),
             None => None,
         };
-        let mut sql = Sql::new(&format!(
-            "INSERT INTO devices ({DEVICE_INSERT_COLUMNS}) VALUES "
-        ));
-        sql.tuple(device_values(
-            new,
-            region.id,
-            region.path(),
-            new.position.or(region.position),
-            owner,
-            now_ms(),
-        ));
-        sql.execute(&mut *tx).await.map_err(|e| {
-            StoreError::from_unique(e, || format!("device code {:?} already exists", new.code))
-        })?;
+        let mut sql = Sql::new(&format!("INSERT INTO devices ({DEVICE_INSERT_COLUMNS}) VALUES "));
+        sql.tuple(device_values(new, region.id, region.path(), new.position.or(region.position), owner, now_ms()));
+        sql.execute(&mut *tx).await.map_err(|e| StoreError::from_unique(e, || format!("device code {:?} already exists", new.code)))?;
         let (_, _, device) = self.device_row(&mut tx, &new.code).await?;
         tx.commit().await?;
         Ok(device)
     }
 
     pub(crate) async fn get_device_impl(&self, scope: &Jurisdiction, code: &str) -> Result<Device> {
-        let (_, path, device) = self
-            .device_row(&mut *self.reader.acquire().await?, code)
-            .await?;
+        let (_, path, device) = self.device_row(&mut *self.reader.acquire().await?, code).await?;
         if !scope.covers_path(&path) {
             return Err(StoreError::out_of_scope("device", code));
         }
         Ok(device)
     }
 
-    pub(crate) async fn update_device_impl(
-        &self,
-        scope: &Jurisdiction,
-        code: &str,
-        patch: &DevicePatch,
-    ) -> Result<Device> {
+    pub(crate) async fn update_device_impl(&self, scope: &Jurisdiction, code: &str, patch: &DevicePatch) -> Result<Device> {
         let mut tx = self.writer.begin().await?;
         let (id, path, _) = self.device_row(&mut tx, code).await?;
         if !scope.covers_path(&path) {
@@ -120,30 +80,18 @@ impl SqlStore {
             sql.push(", last_seen_at = ").arg(seen);
         }
         if let Some(position) = patch.position {
-            sql.push(", lon = ")
-                .arg(position.map(|p| p.lon))
-                .push(", lat = ")
-                .arg(position.map(|p| p.lat));
+            sql.push(", lon = ").arg(position.map(|p| p.lon)).push(", lat = ").arg(position.map(|p| p.lat));
         }
         if let Some(attributes) = &patch.attributes {
-            sql.push(", attributes = ")
-                .arg(serde_json::Value::Object(attributes.clone()).to_string());
+            sql.push(", attributes = ").arg(serde_json::Value::Object(attributes.clone()).to_string());
         }
         if let Some(region_code) = &patch.region_code {
-            let region = self
-                .referenced_region(&mut *tx, scope, "region_code", region_code)
-                .await?;
-            sql.push(", region_id = ")
-                .arg(region.id)
-                .push(", region_path = ")
-                .arg(region.path());
+            let region = self.referenced_region(&mut *tx, scope, "region_code", region_code).await?;
+            sql.push(", region_id = ").arg(region.id).push(", region_path = ").arg(region.path());
         }
         if let Some(owner) = &patch.owner_org_code {
             let owner_id = match owner {
-                Some(code) => Some(
-                    self.referenced_organisation(&mut tx, scope, "owner_org_code", code)
-                        .await?,
-                ),
+                Some(code) => Some(self.referenced_organisation(&mut tx, scope, "owner_org_code", code).await?),
                 None => None,
             };
             sql.push(", owner_org_id = ").arg(owner_id);
@@ -168,18 +116,11 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn list_devices_impl(
-        &self,
-        scope: &Jurisdiction,
-        filter: &DeviceFilter,
-        page: &PageRequest,
-    ) -> Result<Page<Device>> {
+    pub(crate) async fn list_devices_impl(&self, scope: &Jurisdiction, filter: &DeviceFilter, page: &PageRequest) -> Result<Page<Device>> {
         let mut sql = Sql::new(&format!("SELECT {DEVICE_COLUMNS}{DEVICE_FROM} WHERE 1 = 1"));
         push_path_range(&mut sql, "d.region_path", scope.path_range());
         if let Some(within) = &filter.within_code {
-            let key = self
-                .referenced_region(&self.reader, scope, "within", within)
-                .await?;
+            let key = self.referenced_region(&self.reader, scope, "within", within).await?;
             push_path_range(&mut sql, "d.region_path", Some(prefix_range(&key.path())));
         }
         if let Some(kind) = filter.kind {
@@ -193,33 +134,19 @@ impl SqlStore {
         }
         if let Some(q) = &filter.q {
             let pattern = like_pattern(q);
-            sql.push(" AND (d.name LIKE ")
-                .arg(pattern.clone())
-                .push(" ESCAPE '\\' OR d.code LIKE ")
-                .arg(pattern)
-                .push(" ESCAPE '\\')");
+            sql.push(" AND (d.name LIKE ").arg(pattern.clone()).push(" ESCAPE '\\' OR d.code LIKE ").arg(pattern).push(" ESCAPE '\\')");
         }
         push_spatial(&mut sql, self.dialect, "devices", "d", &filter.spatial);
         push_page(&mut sql, "d.id", page);
         let rows = sql.fetch_all(&self.reader).await?;
-        let items = rows
-            .iter()
-            .map(|row| device_from_row(row).map(|(id, _, d)| (id, d)))
-            .collect::<Result<Vec<_>>>()?;
+        let items = rows.iter().map(|row| device_from_row(row).map(|(id, _, d)| (id, d))).collect::<Result<Vec<_>>>()?;
         Ok(into_page(items, page))
     }
 }
 
 pub(crate) const DEVICE_INSERT_COLUMNS: &str = "code, name, kind, region_id, region_path, lon, lat, owner_org_id, status, attributes, updated_at";
 
-pub(crate) fn device_values(
-    new: &NewDevice,
-    region_id: i64,
-    region_path: String,
-    position: Option<Position>,
-    owner: Option<i64>,
-    now: i64,
-) -> Vec<Arg> {
+pub(crate) fn device_values(new: &NewDevice, region_id: i64, region_path: String, position: Option<Position>, owner: Option<i64>, now: i64) -> Vec<Arg> {
     vec![
         new.code.clone().into(),
         new.name.clone().into(),
@@ -230,9 +157,7 @@ pub(crate) fn device_values(
         position.map(|p| p.lat).into(),
         owner.into(),
         new.status.as_str().into(),
-        serde_json::Value::Object(new.attributes.clone())
-            .to_string()
-            .into(),
+        serde_json::Value::Object(new.attributes.clone()).to_string().into(),
         now.into(),
     ]
 }

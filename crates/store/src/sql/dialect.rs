@@ -22,36 +22,17 @@ impl Dialect {
     pub(crate) fn push_in_bbox(self, sql: &mut Sql, table: &str, alias: &str, b: &BBox) {
         match self {
             Dialect::Sqlite => {
-                sql.push(&format!(
-                    " AND {alias}.id IN (SELECT id FROM {table}_rtree WHERE min_lon >= "
-                ));
+                sql.push(&format!(" AND {alias}.id IN (SELECT id FROM {table}_rtree WHERE min_lon >= "));
                 // The R*Tree stores 32-bit floats rounded outward, so it is a coarse filter; the
                 // exact comparison on the row's own columns follows.
                 sql.arg(b.min_lon).push(" AND max_lon <= ").arg(b.max_lon);
-                sql.push(" AND min_lat >= ")
-                    .arg(b.min_lat)
-                    .push(" AND max_lat <= ")
-                    .arg(b.max_lat)
-                    .push(")");
-                sql.push(&format!(" AND {alias}.lon BETWEEN "))
-                    .arg(b.min_lon)
-                    .push(" AND ")
-                    .arg(b.max_lon);
-                sql.push(&format!(" AND {alias}.lat BETWEEN "))
-                    .arg(b.min_lat)
-                    .push(" AND ")
-                    .arg(b.max_lat);
+                sql.push(" AND min_lat >= ").arg(b.min_lat).push(" AND max_lat <= ").arg(b.max_lat).push(")");
+                sql.push(&format!(" AND {alias}.lon BETWEEN ")).arg(b.min_lon).push(" AND ").arg(b.max_lon);
+                sql.push(&format!(" AND {alias}.lat BETWEEN ")).arg(b.min_lat).push(" AND ").arg(b.max_lat);
             }
             Dialect::Postgres => {
                 sql.push(&format!(" AND {alias}.lon IS NOT NULL AND point({alias}.lon, {alias}.lat) <@ box(point("));
-                sql.arg(b.min_lon)
-                    .push(", ")
-                    .arg(b.min_lat)
-                    .push("), point(")
-                    .arg(b.max_lon)
-                    .push(", ")
-                    .arg(b.max_lat)
-                    .push("))");
+                sql.arg(b.min_lon).push(", ").arg(b.min_lat).push("), point(").arg(b.max_lon).push(", ").arg(b.max_lat).push("))");
             }
         }
     }

@@ -1,10 +1,7 @@
 //! Bulk import: one transaction per batch, every reference checked first, every bad row reported.
 use std::collections::{HashMap, HashSet};
 
-use linli_domain::{
-    device::NewDevice, organisation::NewOrganisation, region::NewRegion, Level, NewResident,
-    Position,
-};
+use linli_domain::{device::NewDevice, organisation::NewOrganisation, region::NewRegion, Level, NewResident, Position};
 
 use super::devices::{device_values, DEVICE_INSERT_COLUMNS};
 use super::organisations::{organisation_values, ORG_INSERT_COLUMNS};
@@ -33,42 +30,32 @@ struct Node {
 }
 
 fn row_error(row: usize, field: &str, message: impl Into<String>) -> RowError {
-    RowError {
-        row,
-        field: field.to_string(),
-        message: message.into(),
-    }
+    RowError { row, field: field.to_string(), message: message.into() }
 }
 
 impl SqlStore {
-    pub(crate) async fn import_impl(
-        &self,
-        scope: &Jurisdiction,
-        batch: &ImportBatch,
-    ) -> Result<ImportSummary> {
+    /// Checks every row and, unless `dry_run`, writes them all in one transaction.
+    pub(crate) async fn import_impl(&self, scope: &Jurisdiction, batch: &ImportBatch, dry_run: bool) -> Result<ImportSummary> {
         let mut tx = self.writer.begin().await?;
         let inserted = match batch {
-            ImportBatch::Regions(rows) => self.import_regions(&mut tx, scope, rows).await?,
-            ImportBatch::Residents(rows) => self.import_residents(&mut tx, scope, rows).await?,
-            ImportBatch::Organisations(rows) => {
-                self.import_organisations(&mut tx, scope, rows).await?
-            }
-            ImportBatch::Devices(rows) => self.import_devices(&mut tx, scope, rows).await?,
+            ImportBatch::Regions(rows) => self.import_regions(&mut tx, scope, rows, dry_run).await?,
+            ImportBatch::Residents(rows) => self.import_residents(&mut tx, scope, rows, dry_run).await?,
+            ImportBatch::Organisations(rows) => self.import_organisations(&mut tx, scope, rows, dry_run).await?,
+            ImportBatch::Devices(rows) => self.import_devices(&mut tx, scope, rows, dry_run).await?,
         };
-        tx.commit().await?;
+        if dry_run {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
+        }
         Ok(ImportSummary { inserted })
     }
 
     /// Stored regions by code, for the given codes.
-    async fn nodes_by_code(
-        &self,
-        tx: &mut Tx<'_>,
-        codes: &[&str],
-    ) -> Result<HashMap<String, Node>> {
+    async fn nodes_by_code(&self, tx: &mut Tx<'_>, codes: &[&str]) -> Result<HashMap<String, Node>> {
         let mut found = HashMap::new();
         for chunk in codes.chunks(CODES_PER_LOOKUP) {
-            let mut sql =
-                Sql::new("SELECT id, code, level, ancestry, lon, lat FROM regions WHERE code IN ");
+            let mut sql = Sql::new("SELECT id, code, level, ancestry, lon, lat FROM regions WHERE code IN ");
             sql.tuple(chunk.iter().map(|c| Arg::from(*c)));
             for row in sql.fetch_all(&mut **tx).await? {
                 let id: i64 = row_get(&row, "id")?;
@@ -78,8 +65,7 @@ impl SqlStore {
                 let lat: Option<f64> = row_get(&row, "lat")?;
                 let node = Node {
                     id,
-                    level: Level::parse("level", &level)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    level: Level::parse("level", &level).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                     path: format!("{ancestry}{id}/"),
                     position: lon.zip(lat).map(|(lon, lat)| Position { lon, lat }),
                 };
@@ -90,18 +76,10 @@ impl SqlStore {
     }
 
     /// Which of `values` already exist in `table.column`.
-    async fn existing(
-        &self,
-        tx: &mut Tx<'_>,
-        table: &str,
-        column: &str,
-        values: &[&str],
-    ) -> Result<HashSet<String>> {
+    async fn existing(&self, tx: &mut Tx<'_>, table: &str, column: &str, values: &[&str]) -> Result<HashSet<String>> {
         let mut found = HashSet::new();
         for chunk in values.chunks(CODES_PER_LOOKUP) {
-            let mut sql = Sql::new(&format!(
-                "SELECT {column} AS v FROM {table} WHERE {column} IN "
-            ));
+            let mut sql = Sql::new(&format!("SELECT {column} AS v FROM {table} WHERE {column} IN "));
             sql.tuple(chunk.iter().map(|c| Arg::from(*c)));
             for row in sql.fetch_all(&mut **tx).await? {
                 found.insert(row_get(&row, "v")?);
@@ -111,13 +89,7 @@ impl SqlStore {
     }
 
     /// Inserts rows of values with multi-row statements; returns the `RETURNING` rows if asked.
-    async fn insert_rows(
-        &self,
-        tx: &mut Tx<'_>,
-        head: &str,
-        rows: Vec<Vec<Arg>>,
-        returning: Option<&str>,
-    ) -> Result<Vec<sqlx::any::AnyRow>> {
+    async fn insert_rows(&self, tx: &mut Tx<'_>, head: &str, rows: Vec<Vec<Arg>>, returning: Option<&str>) -> Result<Vec<sqlx::any::AnyRow>> {
         let mut out = Vec::new();
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
@@ -141,34 +113,18 @@ impl SqlStore {
         Ok(out)
     }
 
-    async fn import_regions(
-        &self,
-        tx: &mut Tx<'_>,
-        scope: &Jurisdiction,
-        rows: &[(usize, NewRegion)],
-    ) -> Result<u64> {
+    async fn import_regions(&self, tx: &mut Tx<'_>, scope: &Jurisdiction, rows: &[(usize, NewRegion)], dry_run: bool) -> Result<u64> {
         let mut errors = Vec::new();
         let mut in_batch: HashMap<&str, (usize, &NewRegion)> = HashMap::with_capacity(rows.len());
         for (row, region) in rows {
             if let Some((first, _)) = in_batch.insert(&region.code, (*row, region)) {
-                errors.push(row_error(
-                    *row,
-                    "code",
-                    format!(
-                        "code {:?} appears again (first on row {first})",
-                        region.code
-                    ),
-                ));
+                errors.push(row_error(*row, "code", format!("code {:?} appears again (first on row {first})", region.code)));
             }
         }
         let codes: Vec<&str> = in_batch.keys().copied().collect();
         for code in self.existing(tx, "regions", "code", &codes).await? {
             let (row, _) = in_batch[code.as_str()];
-            errors.push(row_error(
-                row,
-                "code",
-                format!("code {code:?} already exists"),
-            ));
+            errors.push(row_error(row, "code", format!("code {code:?} already exists")));
         }
         // Cycles among the batch's own parent links (a → b → a).
         for (row, region) in rows {
@@ -177,35 +133,20 @@ impl SqlStore {
             while let Some(code) = next {
                 if seen.contains(&code) {
                     seen.push(code);
-                    errors.push(row_error(
-                        *row,
-                        "parent_code",
-                        format!("cycle in the hierarchy: {}", seen.join(" → ")),
-                    ));
+                    errors.push(row_error(*row, "parent_code", format!("cycle in the hierarchy: {}", seen.join(" → "))));
                     break;
                 }
                 seen.push(code);
-                next = in_batch
-                    .get(code)
-                    .and_then(|(_, r)| r.parent_code.as_deref());
+                next = in_batch.get(code).and_then(|(_, r)| r.parent_code.as_deref());
             }
         }
-        let outside: Vec<&str> = rows
-            .iter()
-            .filter_map(|(_, r)| r.parent_code.as_deref())
-            .filter(|p| !in_batch.contains_key(p))
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
+        let outside: Vec<&str> =
+            rows.iter().filter_map(|(_, r)| r.parent_code.as_deref()).filter(|p| !in_batch.contains_key(p)).collect::<HashSet<_>>().into_iter().collect();
         let mut stored = self.nodes_by_code(tx, &outside).await?;
         for (row, region) in rows {
             let Some(parent_code) = &region.parent_code else {
                 if scope.root.is_some() {
-                    errors.push(row_error(
-                        *row,
-                        "parent_code",
-                        "only an administrator bound to no node may import top-level regions",
-                    ));
+                    errors.push(row_error(*row, "parent_code", "only an administrator bound to no node may import top-level regions"));
                 }
                 continue;
             };
@@ -213,22 +154,12 @@ impl SqlStore {
                 (Some((_, parent)), _) => parent.level,
                 (None, Some(node)) => {
                     if !scope.covers_path(&node.path) {
-                        errors.push(row_error(
-                            *row,
-                            "parent_code",
-                            format!("parent {parent_code:?} is outside your jurisdiction"),
-                        ));
+                        errors.push(row_error(*row, "parent_code", format!("parent {parent_code:?} is outside your jurisdiction")));
                     }
                     node.level
                 }
                 (None, None) => {
-                    errors.push(row_error(
-                        *row,
-                        "parent_code",
-                        format!(
-                            "parent {parent_code:?} exists neither in the file nor in the registry"
-                        ),
-                    ));
+                    errors.push(row_error(*row, "parent_code", format!("parent {parent_code:?} exists neither in the file nor in the registry")));
                     continue;
                 }
             };
@@ -237,6 +168,9 @@ impl SqlStore {
             }
         }
         fail_on(errors)?;
+        if dry_run {
+            return Ok(0);
+        }
 
         // Parents rank strictly above children, so inserting rank by rank inserts parents first.
         let mut order: Vec<&(usize, NewRegion)> = rows.iter().collect();
@@ -245,111 +179,68 @@ impl SqlStore {
         let mut start = 0;
         while start < order.len() {
             let rank = order[start].1.level.rank();
-            let end = order[start..]
-                .iter()
-                .position(|(_, r)| r.level.rank() != rank)
-                .map_or(order.len(), |n| start + n);
+            let end = order[start..].iter().position(|(_, r)| r.level.rank() != rank).map_or(order.len(), |n| start + n);
             let mut values = Vec::with_capacity(end - start);
             let mut pending: Vec<(&str, Level, Option<Position>)> = Vec::with_capacity(end - start);
             for (_, region) in &order[start..end] {
                 let parent = region.parent_code.as_ref().and_then(|p| stored.get(p));
-                let ancestry = parent
-                    .map(|p| p.path.clone())
-                    .unwrap_or_else(|| "/".to_string());
-                let position =
-                    effective_position(region.geometry.as_ref(), parent.and_then(|p| p.position));
-                values.push(region_values(
-                    region,
-                    parent.map(|p| p.id),
-                    ancestry,
-                    position,
-                    now,
-                ));
+                let ancestry = parent.map(|p| p.path.clone()).unwrap_or_else(|| "/".to_string());
+                let position = effective_position(region.geometry.as_ref(), parent.and_then(|p| p.position));
+                values.push(region_values(region, parent.map(|p| p.id), ancestry, position, now));
                 pending.push((&region.code, region.level, position));
             }
-            let returned = self.insert_rows(tx, "INSERT INTO regions (code, level, name, parent_id, ancestry, geometry, lon, lat, attributes, updated_at) VALUES ", values, Some("id, code, ancestry")).await?;
-            let mut by_code: HashMap<String, (i64, String)> =
-                HashMap::with_capacity(returned.len());
+            let returned = self
+                .insert_rows(
+                    tx,
+                    "INSERT INTO regions (code, level, name, parent_id, ancestry, geometry, lon, lat, attributes, updated_at) VALUES ",
+                    values,
+                    Some("id, code, ancestry"),
+                )
+                .await?;
+            let mut by_code: HashMap<String, (i64, String)> = HashMap::with_capacity(returned.len());
             for row in returned {
                 let id: i64 = row_get(&row, "id")?;
                 let ancestry: String = row_get(&row, "ancestry")?;
                 by_code.insert(row_get(&row, "code")?, (id, format!("{ancestry}{id}/")));
             }
             for (code, level, position) in pending {
-                let (id, path) = by_code.remove(code).ok_or_else(|| {
-                    StoreError::Corrupt(format!("insert of {code:?} returned no id"))
-                })?;
-                stored.insert(
-                    code.to_string(),
-                    Node {
-                        id,
-                        level,
-                        path,
-                        position,
-                    },
-                );
+                let (id, path) = by_code.remove(code).ok_or_else(|| StoreError::Corrupt(format!("insert of {code:?} returned no id")))?;
+                stored.insert(code.to_string(), Node { id, level, path, position });
             }
             start = end;
         }
         Ok(rows.len() as u64)
     }
 
-    async fn import_residents(
-        &self,
-        tx: &mut Tx<'_>,
-        scope: &Jurisdiction,
-        rows: &[(usize, NewResident)],
-    ) -> Result<u64> {
+    async fn import_residents(&self, tx: &mut Tx<'_>, scope: &Jurisdiction, rows: &[(usize, NewResident)], dry_run: bool) -> Result<u64> {
         let mut errors = Vec::new();
         let mut id_numbers: HashMap<&str, usize> = HashMap::new();
         for (row, resident) in rows {
             if let Some(id) = &resident.id_number {
                 if let Some(first) = id_numbers.insert(id, *row) {
-                    errors.push(row_error(
-                        *row,
-                        "id_number",
-                        format!("ID number appears again (first on row {first})"),
-                    ));
+                    errors.push(row_error(*row, "id_number", format!("ID number appears again (first on row {first})")));
                 }
             }
         }
         let numbers: Vec<&str> = id_numbers.keys().copied().collect();
-        for number in self
-            .existing(tx, "residents", "id_number", &numbers)
-            .await?
-        {
-            errors.push(row_error(
-                id_numbers[number.as_str()],
-                "id_number",
-                "a resident with this ID number already exists",
-            ));
+        for number in self.existing(tx, "residents", "id_number", &numbers).await? {
+            errors.push(row_error(id_numbers[number.as_str()], "id_number", "a resident with this ID number already exists"));
         }
-        let homes: Vec<&str> = rows
-            .iter()
-            .map(|(_, r)| r.home_code.as_str())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
+        let homes: Vec<&str> = rows.iter().map(|(_, r)| r.home_code.as_str()).collect::<HashSet<_>>().into_iter().collect();
         let nodes = self.nodes_by_code(tx, &homes).await?;
         for (row, resident) in rows {
             match nodes.get(&resident.home_code) {
-                None => errors.push(row_error(
-                    *row,
-                    "dwelling_code",
-                    format!("region {:?} does not exist", resident.home_code),
-                )),
-                Some(node) if !scope.covers_path(&node.path) => errors.push(row_error(
-                    *row,
-                    "dwelling_code",
-                    format!(
-                        "region {:?} is outside your jurisdiction",
-                        resident.home_code
-                    ),
-                )),
+                None => errors.push(row_error(*row, "dwelling_code", format!("region {:?} does not exist", resident.home_code))),
+                Some(node) if !scope.covers_path(&node.path) => {
+                    errors.push(row_error(*row, "dwelling_code", format!("region {:?} is outside your jurisdiction", resident.home_code)))
+                }
                 Some(_) => {}
             }
         }
         fail_on(errors)?;
+        if dry_run {
+            return Ok(0);
+        }
         let now = now_ms();
         let values = rows
             .iter()
@@ -358,40 +249,21 @@ impl SqlStore {
                 resident_values(r, node.id, node.path.clone(), now)
             })
             .collect();
-        self.insert_rows(
-            tx,
-            &format!("INSERT INTO residents ({RESIDENT_INSERT_COLUMNS}) VALUES "),
-            values,
-            None,
-        )
-        .await?;
+        self.insert_rows(tx, &format!("INSERT INTO residents ({RESIDENT_INSERT_COLUMNS}) VALUES "), values, None).await?;
         Ok(rows.len() as u64)
     }
 
-    async fn import_organisations(
-        &self,
-        tx: &mut Tx<'_>,
-        scope: &Jurisdiction,
-        rows: &[(usize, NewOrganisation)],
-    ) -> Result<u64> {
+    async fn import_organisations(&self, tx: &mut Tx<'_>, scope: &Jurisdiction, rows: &[(usize, NewOrganisation)], dry_run: bool) -> Result<u64> {
         let mut errors = Vec::new();
         let mut in_batch: HashMap<&str, (usize, &NewOrganisation)> = HashMap::new();
         for (row, org) in rows {
             if let Some((first, _)) = in_batch.insert(&org.code, (*row, org)) {
-                errors.push(row_error(
-                    *row,
-                    "code",
-                    format!("code {:?} appears again (first on row {first})", org.code),
-                ));
+                errors.push(row_error(*row, "code", format!("code {:?} appears again (first on row {first})", org.code)));
             }
         }
         let codes: Vec<&str> = in_batch.keys().copied().collect();
         for code in self.existing(tx, "organisations", "code", &codes).await? {
-            errors.push(row_error(
-                in_batch[code.as_str()].0,
-                "code",
-                format!("code {code:?} already exists"),
-            ));
+            errors.push(row_error(in_batch[code.as_str()].0, "code", format!("code {code:?} already exists")));
         }
         for (row, org) in rows {
             let mut seen = vec![org.code.as_str()];
@@ -399,46 +271,23 @@ impl SqlStore {
             while let Some(code) = next {
                 if seen.contains(&code) {
                     seen.push(code);
-                    errors.push(row_error(
-                        *row,
-                        "parent_code",
-                        format!("cycle among organisations: {}", seen.join(" → ")),
-                    ));
+                    errors.push(row_error(*row, "parent_code", format!("cycle among organisations: {}", seen.join(" → "))));
                     break;
                 }
                 seen.push(code);
-                next = in_batch
-                    .get(code)
-                    .and_then(|(_, o)| o.parent_code.as_deref());
+                next = in_batch.get(code).and_then(|(_, o)| o.parent_code.as_deref());
             }
         }
-        let outside_parents: Vec<&str> = rows
-            .iter()
-            .filter_map(|(_, o)| o.parent_code.as_deref())
-            .filter(|p| !in_batch.contains_key(p))
-            .collect();
-        let stored_parents = self
-            .existing(tx, "organisations", "code", &outside_parents)
-            .await?;
-        let regions: Vec<&str> = rows
-            .iter()
-            .map(|(_, o)| o.region_code.as_str())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
+        let outside_parents: Vec<&str> = rows.iter().filter_map(|(_, o)| o.parent_code.as_deref()).filter(|p| !in_batch.contains_key(p)).collect();
+        let stored_parents = self.existing(tx, "organisations", "code", &outside_parents).await?;
+        let regions: Vec<&str> = rows.iter().map(|(_, o)| o.region_code.as_str()).collect::<HashSet<_>>().into_iter().collect();
         let nodes = self.nodes_by_code(tx, &regions).await?;
         for (row, org) in rows {
             match nodes.get(&org.region_code) {
-                None => errors.push(row_error(
-                    *row,
-                    "region_code",
-                    format!("region {:?} does not exist", org.region_code),
-                )),
-                Some(node) if !scope.covers_path(&node.path) => errors.push(row_error(
-                    *row,
-                    "region_code",
-                    format!("region {:?} is outside your jurisdiction", org.region_code),
-                )),
+                None => errors.push(row_error(*row, "region_code", format!("region {:?} does not exist", org.region_code))),
+                Some(node) if !scope.covers_path(&node.path) => {
+                    errors.push(row_error(*row, "region_code", format!("region {:?} is outside your jurisdiction", org.region_code)))
+                }
                 Some(_) => {}
             }
             if let Some(parent) = &org.parent_code {
@@ -448,6 +297,9 @@ impl SqlStore {
             }
         }
         fail_on(errors)?;
+        if dry_run {
+            return Ok(0);
+        }
         let now = now_ms();
         let values = rows
             .iter()
@@ -456,67 +308,31 @@ impl SqlStore {
                 organisation_values(o, node.id, node.path.clone(), None, now)
             })
             .collect();
-        self.insert_rows(
-            tx,
-            &format!("INSERT INTO organisations ({ORG_INSERT_COLUMNS}) VALUES "),
-            values,
-            None,
-        )
-        .await?;
+        self.insert_rows(tx, &format!("INSERT INTO organisations ({ORG_INSERT_COLUMNS}) VALUES "), values, None).await?;
         for (_, org) in rows.iter().filter(|(_, o)| o.parent_code.is_some()) {
-            let mut sql = Sql::new(
-                "UPDATE organisations SET parent_id = (SELECT id FROM organisations WHERE code = ",
-            );
-            sql.arg(org.parent_code.clone())
-                .push(") WHERE code = ")
-                .arg(&org.code);
+            let mut sql = Sql::new("UPDATE organisations SET parent_id = (SELECT id FROM organisations WHERE code = ");
+            sql.arg(org.parent_code.clone()).push(") WHERE code = ").arg(&org.code);
             sql.execute(&mut **tx).await?;
         }
         Ok(rows.len() as u64)
     }
 
-    async fn import_devices(
-        &self,
-        tx: &mut Tx<'_>,
-        scope: &Jurisdiction,
-        rows: &[(usize, NewDevice)],
-    ) -> Result<u64> {
+    async fn import_devices(&self, tx: &mut Tx<'_>, scope: &Jurisdiction, rows: &[(usize, NewDevice)], dry_run: bool) -> Result<u64> {
         let mut errors = Vec::new();
         let mut in_batch: HashMap<&str, usize> = HashMap::new();
         for (row, device) in rows {
             if let Some(first) = in_batch.insert(&device.code, *row) {
-                errors.push(row_error(
-                    *row,
-                    "code",
-                    format!(
-                        "code {:?} appears again (first on row {first})",
-                        device.code
-                    ),
-                ));
+                errors.push(row_error(*row, "code", format!("code {:?} appears again (first on row {first})", device.code)));
             }
         }
         let codes: Vec<&str> = in_batch.keys().copied().collect();
         for code in self.existing(tx, "devices", "code", &codes).await? {
-            errors.push(row_error(
-                in_batch[code.as_str()],
-                "code",
-                format!("code {code:?} already exists"),
-            ));
+            errors.push(row_error(in_batch[code.as_str()], "code", format!("code {code:?} already exists")));
         }
-        let regions: Vec<&str> = rows
-            .iter()
-            .map(|(_, d)| d.region_code.as_str())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
+        let regions: Vec<&str> = rows.iter().map(|(_, d)| d.region_code.as_str()).collect::<HashSet<_>>().into_iter().collect();
         let nodes = self.nodes_by_code(tx, &regions).await?;
         let mut owners: HashMap<String, i64> = HashMap::new();
-        let owner_codes: Vec<&str> = rows
-            .iter()
-            .filter_map(|(_, d)| d.owner_org_code.as_deref())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
+        let owner_codes: Vec<&str> = rows.iter().filter_map(|(_, d)| d.owner_org_code.as_deref()).collect::<HashSet<_>>().into_iter().collect();
         for chunk in owner_codes.chunks(CODES_PER_LOOKUP) {
             let mut sql = Sql::new("SELECT id, code FROM organisations WHERE code IN ");
             sql.tuple(chunk.iter().map(|c| Arg::from(*c)));
@@ -526,55 +342,32 @@ impl SqlStore {
         }
         for (row, device) in rows {
             match nodes.get(&device.region_code) {
-                None => errors.push(row_error(
-                    *row,
-                    "region_code",
-                    format!("region {:?} does not exist", device.region_code),
-                )),
-                Some(node) if !scope.covers_path(&node.path) => errors.push(row_error(
-                    *row,
-                    "region_code",
-                    format!(
-                        "region {:?} is outside your jurisdiction",
-                        device.region_code
-                    ),
-                )),
+                None => errors.push(row_error(*row, "region_code", format!("region {:?} does not exist", device.region_code))),
+                Some(node) if !scope.covers_path(&node.path) => {
+                    errors.push(row_error(*row, "region_code", format!("region {:?} is outside your jurisdiction", device.region_code)))
+                }
                 Some(_) => {}
             }
             if let Some(owner) = &device.owner_org_code {
                 if !owners.contains_key(owner) {
-                    errors.push(row_error(
-                        *row,
-                        "owner_org_code",
-                        format!("organisation {owner:?} does not exist"),
-                    ));
+                    errors.push(row_error(*row, "owner_org_code", format!("organisation {owner:?} does not exist")));
                 }
             }
         }
         fail_on(errors)?;
+        if dry_run {
+            return Ok(0);
+        }
         let now = now_ms();
         let values = rows
             .iter()
             .map(|(_, d)| {
                 let node = &nodes[&d.region_code];
                 let owner = d.owner_org_code.as_ref().map(|o| owners[o]);
-                device_values(
-                    d,
-                    node.id,
-                    node.path.clone(),
-                    d.position.or(node.position),
-                    owner,
-                    now,
-                )
+                device_values(d, node.id, node.path.clone(), d.position.or(node.position), owner, now)
             })
             .collect();
-        self.insert_rows(
-            tx,
-            &format!("INSERT INTO devices ({DEVICE_INSERT_COLUMNS}) VALUES "),
-            values,
-            None,
-        )
-        .await?;
+        self.insert_rows(tx, &format!("INSERT INTO devices ({DEVICE_INSERT_COLUMNS}) VALUES "), values, None).await?;
         Ok(rows.len() as u64)
     }
 }

@@ -52,39 +52,20 @@ impl SqlStore {
         let writer = pool(1).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         let reader = pool(4).connect_with(options).await?;
-        Ok(SqlStore {
-            reader,
-            writer,
-            dialect: Dialect::Sqlite,
-        })
+        Ok(SqlStore { reader, writer, dialect: Dialect::Sqlite })
     }
 
     /// Connects to PostgreSQL at `url` and migrates. With `schema`, everything lives in that
     /// schema (created if missing), which lets tests and several deployments share one database.
-    pub async fn connect_postgres(
-        url: &str,
-        schema: Option<&str>,
-        max_connections: u32,
-    ) -> Result<Self> {
+    pub async fn connect_postgres(url: &str, schema: Option<&str>, max_connections: u32) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let options = AnyConnectOptions::from_str(url)?;
         if let Some(schema) = schema {
-            if !schema
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            {
-                return Err(StoreError::invalid(
-                    "schema",
-                    "must be letters, digits and '_'",
-                ));
+            if !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(StoreError::invalid("schema", "must be letters, digits and '_'"));
             }
-            let setup = AnyPoolOptions::new()
-                .max_connections(1)
-                .connect_with(options.clone())
-                .await?;
-            setup
-                .execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
-                .await?;
+            let setup = AnyPoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+            setup.execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str()).await?;
             setup.close().await;
         }
         let search_path = schema.map(|s| format!("SET search_path TO {s}"));
@@ -103,11 +84,7 @@ impl SqlStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(SqlStore {
-            reader: pool.clone(),
-            writer: pool,
-            dialect: Dialect::Postgres,
-        })
+        Ok(SqlStore { reader: pool.clone(), writer: pool, dialect: Dialect::Postgres })
     }
 
     /// Opens whichever backend the URL names: `sqlite://PATH` (or a bare path) or `postgres://…`.
@@ -115,10 +92,7 @@ impl SqlStore {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Self::connect_postgres(url, None, 16).await
         } else {
-            let path = url
-                .strip_prefix("sqlite://")
-                .or_else(|| url.strip_prefix("sqlite:"))
-                .unwrap_or(url);
+            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
             let path = path.split('?').next().unwrap_or(path);
             Self::open_sqlite(std::path::Path::new(path)).await
         }
@@ -135,27 +109,15 @@ impl SqlStore {
         };
         let mut sql = Sql::new("SELECT id, ancestry FROM regions WHERE code = ");
         sql.arg(code);
-        let row = sql
-            .fetch_optional(&self.reader)
-            .await?
-            .ok_or_else(|| StoreError::not_found("region", code))?;
+        let row = sql.fetch_optional(&self.reader).await?.ok_or_else(|| StoreError::not_found("region", code))?;
         let id: i64 = row_get(&row, "id")?;
         let ancestry: String = row_get(&row, "ancestry")?;
-        Ok(Jurisdiction {
-            root: Some(ScopeRoot {
-                code: code.to_string(),
-                id,
-                path: format!("{ancestry}{id}/"),
-            }),
-        })
+        Ok(Jurisdiction { root: Some(ScopeRoot { code: code.to_string(), id, path: format!("{ancestry}{id}/") }) })
     }
 }
 
 pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 pub(crate) fn row_get<'r, T>(row: &'r sqlx::any::AnyRow, column: &str) -> Result<T>
@@ -174,15 +136,8 @@ pub(crate) fn parse_json_object(raw: &str) -> Result<linli_domain::Attributes> {
 pub(crate) fn into_page<T>(mut items: Vec<(i64, T)>, page: &PageRequest) -> Page<T> {
     let more = items.len() > page.limit as usize;
     items.truncate(page.limit as usize);
-    let next_cursor = if more {
-        items.last().map(|(id, _)| id.to_string())
-    } else {
-        None
-    };
-    Page {
-        items: items.into_iter().map(|(_, item)| item).collect(),
-        next_cursor,
-    }
+    let next_cursor = if more { items.last().map(|(id, _)| id.to_string()) } else { None };
+    Page { items: items.into_iter().map(|(_, item)| item).collect(), next_cursor }
 }
 
 /// Escapes a user's search text for `LIKE … ESCAPE '\'` and wraps it for a substring match.
@@ -202,37 +157,17 @@ pub(crate) fn like_pattern(q: &str) -> String {
 /// Adds the bounding-box and radius filters on a table with `lon`/`lat` columns.
 /// The radius test is equirectangular (error under 0.5 % up to 100 km), which keeps it plain
 /// arithmetic that both backends evaluate without math extensions.
-pub(crate) fn push_spatial(
-    sql: &mut Sql,
-    dialect: Dialect,
-    table: &str,
-    alias: &str,
-    filter: &crate::model::SpatialFilter,
-) {
+pub(crate) fn push_spatial(sql: &mut Sql, dialect: Dialect, table: &str, alias: &str, filter: &crate::model::SpatialFilter) {
     if let Some(bbox) = &filter.bbox {
         dialect.push_in_bbox(sql, table, alias, bbox);
     }
     if let Some(near) = &filter.near {
-        dialect.push_in_bbox(
-            sql,
-            table,
-            alias,
-            &linli_domain::BBox::around(near.center, near.radius_m),
-        );
+        dialect.push_in_bbox(sql, table, alias, &linli_domain::BBox::around(near.center, near.radius_m));
         let lon_scale = near.center.lat.to_radians().cos();
         let radius_deg = near.radius_m / METRES_PER_DEGREE;
-        sql.push(&format!(" AND (({alias}.lon - "))
-            .arg(near.center.lon)
-            .push(") * ")
-            .arg(lon_scale);
-        sql.push(&format!(") * (({alias}.lon - "))
-            .arg(near.center.lon)
-            .push(") * ")
-            .arg(lon_scale);
-        sql.push(&format!(") + ({alias}.lat - "))
-            .arg(near.center.lat)
-            .push(&format!(") * ({alias}.lat - "))
-            .arg(near.center.lat);
+        sql.push(&format!(" AND (({alias}.lon - ")).arg(near.center.lon).push(") * ").arg(lon_scale);
+        sql.push(&format!(") * (({alias}.lon - ")).arg(near.center.lon).push(") * ").arg(lon_scale);
+        sql.push(&format!(") + ({alias}.lat - ")).arg(near.center.lat).push(&format!(") * ({alias}.lat - ")).arg(near.center.lat);
         sql.push(") <= ").arg(radius_deg * radius_deg);
     }
 }
@@ -243,10 +178,7 @@ const METRES_PER_DEGREE: f64 = 111_195.08;
 /// Adds `AND <column> >= lo AND <column> < hi` for a jurisdiction or a `within` node.
 pub(crate) fn push_path_range(sql: &mut Sql, column: &str, range: Option<(String, String)>) {
     if let Some((lo, hi)) = range {
-        sql.push(&format!(" AND {column} >= "))
-            .arg(lo)
-            .push(&format!(" AND {column} < "))
-            .arg(hi);
+        sql.push(&format!(" AND {column} >= ")).arg(lo).push(&format!(" AND {column} < ")).arg(hi);
     }
 }
 
@@ -255,6 +187,5 @@ pub(crate) fn push_page(sql: &mut Sql, id_column: &str, page: &PageRequest) {
     if let Some(after) = page.after {
         sql.push(&format!(" AND {id_column} > ")).arg(after);
     }
-    sql.push(&format!(" ORDER BY {id_column} LIMIT "))
-        .arg(i64::from(page.limit) + 1);
+    sql.push(&format!(" ORDER BY {id_column} LIMIT ")).arg(i64::from(page.limit) + 1);
 }

@@ -2,13 +2,9 @@
 use linli_domain::{NewOrganisation, OrgKind, Organisation};
 use sqlx::any::AnyRow;
 
-use super::{
-    into_page, like_pattern, now_ms, parse_json_object, push_page, row_get, Arg, Sql, SqlStore,
-};
+use super::{into_page, like_pattern, now_ms, parse_json_object, push_page, row_get, Arg, Sql, SqlStore};
 use crate::error::StoreError;
-use crate::model::{
-    prefix_range, Jurisdiction, OrganisationFilter, OrganisationPatch, Page, PageRequest,
-};
+use crate::model::{prefix_range, Jurisdiction, OrganisationFilter, OrganisationPatch, Page, PageRequest};
 use crate::Result;
 
 const ORG_COLUMNS: &str = "o.id, o.code, o.name, o.kind, g.code AS region_code, o.region_path, p.code AS parent_code, o.phone, o.attributes, o.updated_at";
@@ -27,53 +23,27 @@ fn organisation_from_row(row: &AnyRow) -> Result<(i64, String, Organisation)> {
         attributes: parse_json_object(&attributes)?,
         updated_at: row_get(row, "updated_at")?,
     };
-    Ok((
-        row_get(row, "id")?,
-        row_get(row, "region_path")?,
-        organisation,
-    ))
+    Ok((row_get(row, "id")?, row_get(row, "region_path")?, organisation))
 }
 
 /// An organisation is visible inside a jurisdiction when it serves a node there, or serves a node
 /// above it (a district department also serves every community of the district).
 fn visible(scope: &Jurisdiction, region_path: &str) -> bool {
-    scope.covers_path(region_path)
-        || scope
-            .root
-            .as_ref()
-            .is_some_and(|r| r.path.starts_with(region_path))
+    scope.covers_path(region_path) || scope.root.as_ref().is_some_and(|r| r.path.starts_with(region_path))
 }
 
 impl SqlStore {
-    pub(crate) async fn organisation_row(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        code: &str,
-    ) -> Result<(i64, String, Organisation)> {
+    pub(crate) async fn organisation_row(&self, conn: &mut sqlx::AnyConnection, code: &str) -> Result<(i64, String, Organisation)> {
         let mut sql = Sql::new(&format!("SELECT {ORG_COLUMNS}{ORG_FROM} WHERE o.code = "));
         sql.arg(code);
-        let row = sql
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or_else(|| StoreError::not_found("organisation", code))?;
+        let row = sql.fetch_optional(&mut *conn).await?.ok_or_else(|| StoreError::not_found("organisation", code))?;
         organisation_from_row(&row)
     }
 
     /// Looks up an organisation another record refers to.
-    pub(crate) async fn referenced_organisation(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        scope: &Jurisdiction,
-        field: &str,
-        code: &str,
-    ) -> Result<i64> {
+    pub(crate) async fn referenced_organisation(&self, conn: &mut sqlx::AnyConnection, scope: &Jurisdiction, field: &str, code: &str) -> Result<i64> {
         let (id, path, _) = match self.organisation_row(conn, code).await {
-            Err(StoreError::NotFound { .. }) => {
-                return Err(StoreError::invalid(
-                    field,
-                    format!("organisation {code:?} does not exist"),
-                ))
-            }
+            Err(StoreError::NotFound { .. }) => return Err(StoreError::invalid(field, format!("organisation {code:?} does not exist"))),
             other => other?,
         };
         if !visible(scope, &path) {
@@ -82,62 +52,30 @@ impl SqlStore {
         Ok(id)
     }
 
-    pub(crate) async fn create_organisation_impl(
-        &self,
-        scope: &Jurisdiction,
-        new: &NewOrganisation,
-    ) -> Result<Organisation> {
+    pub(crate) async fn create_organisation_impl(&self, scope: &Jurisdiction, new: &NewOrganisation) -> Result<Organisation> {
         let mut tx = self.writer.begin().await?;
-        let region = self
-            .referenced_region(&mut *tx, scope, "region_code", &new.region_code)
-            .await?;
+        let region = self.referenced_region(&mut *tx, scope, "region_code", &new.region_code).await?;
         let parent_id = match &new.parent_code {
-            Some(parent) => Some(
-                self.referenced_organisation(&mut tx, scope, "parent_code", parent)
-                    .await?,
-            ),
+            Some(parent) => Some(self.referenced_organisation(&mut tx, scope, "parent_code", parent).await?),
             None => None,
         };
-        let mut sql = Sql::new(&format!(
-            "INSERT INTO organisations ({ORG_INSERT_COLUMNS}) VALUES "
-        ));
-        sql.tuple(organisation_values(
-            new,
-            region.id,
-            region.path(),
-            parent_id,
-            now_ms(),
-        ));
-        sql.execute(&mut *tx).await.map_err(|e| {
-            StoreError::from_unique(e, || {
-                format!("organisation code {:?} already exists", new.code)
-            })
-        })?;
+        let mut sql = Sql::new(&format!("INSERT INTO organisations ({ORG_INSERT_COLUMNS}) VALUES "));
+        sql.tuple(organisation_values(new, region.id, region.path(), parent_id, now_ms()));
+        sql.execute(&mut *tx).await.map_err(|e| StoreError::from_unique(e, || format!("organisation code {:?} already exists", new.code)))?;
         let (_, _, organisation) = self.organisation_row(&mut tx, &new.code).await?;
         tx.commit().await?;
         Ok(organisation)
     }
 
-    pub(crate) async fn get_organisation_impl(
-        &self,
-        scope: &Jurisdiction,
-        code: &str,
-    ) -> Result<Organisation> {
-        let (_, path, organisation) = self
-            .organisation_row(&mut *self.reader.acquire().await?, code)
-            .await?;
+    pub(crate) async fn get_organisation_impl(&self, scope: &Jurisdiction, code: &str) -> Result<Organisation> {
+        let (_, path, organisation) = self.organisation_row(&mut *self.reader.acquire().await?, code).await?;
         if !visible(scope, &path) {
             return Err(StoreError::out_of_scope("organisation", code));
         }
         Ok(organisation)
     }
 
-    pub(crate) async fn update_organisation_impl(
-        &self,
-        scope: &Jurisdiction,
-        code: &str,
-        patch: &OrganisationPatch,
-    ) -> Result<Organisation> {
+    pub(crate) async fn update_organisation_impl(&self, scope: &Jurisdiction, code: &str, patch: &OrganisationPatch) -> Result<Organisation> {
         let mut tx = self.writer.begin().await?;
         let (id, path, _) = self.organisation_row(&mut tx, code).await?;
         // Changing an organisation needs authority over the region it serves, not mere visibility.
@@ -156,17 +94,11 @@ impl SqlStore {
             sql.push(", phone = ").arg(phone.clone());
         }
         if let Some(attributes) = &patch.attributes {
-            sql.push(", attributes = ")
-                .arg(serde_json::Value::Object(attributes.clone()).to_string());
+            sql.push(", attributes = ").arg(serde_json::Value::Object(attributes.clone()).to_string());
         }
         if let Some(region_code) = &patch.region_code {
-            let region = self
-                .referenced_region(&mut *tx, scope, "region_code", region_code)
-                .await?;
-            sql.push(", region_id = ")
-                .arg(region.id)
-                .push(", region_path = ")
-                .arg(region.path());
+            let region = self.referenced_region(&mut *tx, scope, "region_code", region_code).await?;
+            sql.push(", region_id = ").arg(region.id).push(", region_path = ").arg(region.path());
         }
         sql.push(" WHERE id = ").arg(id);
         sql.execute(&mut *tx).await?;
@@ -175,39 +107,22 @@ impl SqlStore {
         Ok(organisation)
     }
 
-    pub(crate) async fn delete_organisation_impl(
-        &self,
-        scope: &Jurisdiction,
-        code: &str,
-    ) -> Result<()> {
+    pub(crate) async fn delete_organisation_impl(&self, scope: &Jurisdiction, code: &str) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         let (id, path, _) = self.organisation_row(&mut tx, code).await?;
         if !scope.covers_path(&path) {
             return Err(StoreError::out_of_scope("organisation", code));
         }
         for (what, query) in [
-            (
-                "child organisations",
-                "SELECT COUNT(*) AS n FROM organisations WHERE parent_id = ",
-            ),
-            (
-                "devices",
-                "SELECT COUNT(*) AS n FROM devices WHERE owner_org_id = ",
-            ),
+            ("child organisations", "SELECT COUNT(*) AS n FROM organisations WHERE parent_id = "),
+            ("devices", "SELECT COUNT(*) AS n FROM devices WHERE owner_org_id = "),
             ("users", "SELECT COUNT(*) AS n FROM users WHERE org_id = "),
         ] {
             let mut sql = Sql::new(query);
             sql.arg(id);
-            let n: i64 = row_get(
-                &sql.fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or_else(|| StoreError::Corrupt("count".into()))?,
-                "n",
-            )?;
+            let n: i64 = row_get(&sql.fetch_optional(&mut *tx).await?.ok_or_else(|| StoreError::Corrupt("count".into()))?, "n")?;
             if n > 0 {
-                return Err(StoreError::Conflict(format!(
-                    "organisation {code:?} still has {n} {what}"
-                )));
+                return Err(StoreError::Conflict(format!("organisation {code:?} still has {n} {what}")));
             }
         }
         let mut sql = Sql::new("DELETE FROM organisations WHERE id = ");
@@ -217,64 +132,35 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn list_organisations_impl(
-        &self,
-        scope: &Jurisdiction,
-        filter: &OrganisationFilter,
-        page: &PageRequest,
-    ) -> Result<Page<Organisation>> {
+    pub(crate) async fn list_organisations_impl(&self, scope: &Jurisdiction, filter: &OrganisationFilter, page: &PageRequest) -> Result<Page<Organisation>> {
         let mut sql = Sql::new(&format!("SELECT {ORG_COLUMNS}{ORG_FROM} WHERE 1 = 1"));
         if let Some(root) = &scope.root {
             let (lo, hi) = prefix_range(&root.path);
-            sql.push(" AND ((o.region_path >= ")
-                .arg(lo)
-                .push(" AND o.region_path < ")
-                .arg(hi);
-            sql.push(") OR ")
-                .arg(root.path.clone())
-                .push(" LIKE o.region_path || '%')");
+            sql.push(" AND ((o.region_path >= ").arg(lo).push(" AND o.region_path < ").arg(hi);
+            sql.push(") OR ").arg(root.path.clone()).push(" LIKE o.region_path || '%')");
         }
         if let Some(within) = &filter.within_code {
-            let key = self
-                .referenced_region(&self.reader, scope, "within", within)
-                .await?;
+            let key = self.referenced_region(&self.reader, scope, "within", within).await?;
             let (lo, hi) = prefix_range(&key.path());
-            sql.push(" AND o.region_path >= ")
-                .arg(lo)
-                .push(" AND o.region_path < ")
-                .arg(hi);
+            sql.push(" AND o.region_path >= ").arg(lo).push(" AND o.region_path < ").arg(hi);
         }
         if let Some(kind) = filter.kind {
             sql.push(" AND o.kind = ").arg(kind.as_str());
         }
         if let Some(q) = &filter.q {
             let pattern = like_pattern(q);
-            sql.push(" AND (o.name LIKE ")
-                .arg(pattern.clone())
-                .push(" ESCAPE '\\' OR o.code LIKE ")
-                .arg(pattern)
-                .push(" ESCAPE '\\')");
+            sql.push(" AND (o.name LIKE ").arg(pattern.clone()).push(" ESCAPE '\\' OR o.code LIKE ").arg(pattern).push(" ESCAPE '\\')");
         }
         push_page(&mut sql, "o.id", page);
         let rows = sql.fetch_all(&self.reader).await?;
-        let items = rows
-            .iter()
-            .map(|row| organisation_from_row(row).map(|(id, _, o)| (id, o)))
-            .collect::<Result<Vec<_>>>()?;
+        let items = rows.iter().map(|row| organisation_from_row(row).map(|(id, _, o)| (id, o))).collect::<Result<Vec<_>>>()?;
         Ok(into_page(items, page))
     }
 }
 
-pub(crate) const ORG_INSERT_COLUMNS: &str =
-    "code, name, kind, region_id, region_path, parent_id, phone, attributes, updated_at";
+pub(crate) const ORG_INSERT_COLUMNS: &str = "code, name, kind, region_id, region_path, parent_id, phone, attributes, updated_at";
 
-pub(crate) fn organisation_values(
-    new: &NewOrganisation,
-    region_id: i64,
-    region_path: String,
-    parent_id: Option<i64>,
-    now: i64,
-) -> Vec<Arg> {
+pub(crate) fn organisation_values(new: &NewOrganisation, region_id: i64, region_path: String, parent_id: Option<i64>, now: i64) -> Vec<Arg> {
     vec![
         new.code.clone().into(),
         new.name.clone().into(),
@@ -283,9 +169,7 @@ pub(crate) fn organisation_values(
         region_path.into(),
         parent_id.into(),
         new.phone.clone().into(),
-        serde_json::Value::Object(new.attributes.clone())
-            .to_string()
-            .into(),
+        serde_json::Value::Object(new.attributes.clone()).to_string().into(),
         now.into(),
     ]
 }

@@ -66,10 +66,7 @@ pub(crate) struct Sql {
 
 impl Sql {
     pub fn new(text: &str) -> Self {
-        Sql {
-            text: text.to_string(),
-            args: Vec::new(),
-        }
+        Sql { text: text.to_string(), args: Vec::new() }
     }
 
     pub fn push(&mut self, text: &str) -> &mut Self {

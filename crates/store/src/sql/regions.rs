@@ -3,17 +3,13 @@ use linli_domain::region::{NewRegion, RegionPatch};
 use linli_domain::{Geometry, Level, Position, Region};
 use sqlx::any::AnyRow;
 
-use super::{
-    into_page, like_pattern, now_ms, parse_json_object, push_page, push_spatial, row_get, Sql,
-    SqlStore,
-};
+use super::{into_page, like_pattern, now_ms, parse_json_object, push_page, push_spatial, row_get, Sql, SqlStore};
 use crate::error::StoreError;
-use crate::model::{
-    effective_position, prefix_range, Jurisdiction, Page, PageRequest, RegionFilter,
-};
+use crate::model::{effective_position, prefix_range, Jurisdiction, Page, PageRequest, RegionFilter};
 use crate::Result;
 
-pub(crate) const REGION_COLUMNS: &str = "r.id, r.code, r.level, r.name, p.code AS parent_code, r.ancestry, r.geometry, r.lon, r.lat, r.attributes, r.updated_at";
+pub(crate) const REGION_COLUMNS: &str =
+    "r.id, r.code, r.level, r.name, p.code AS parent_code, r.ancestry, r.geometry, r.lon, r.lat, r.attributes, r.updated_at";
 pub(crate) const REGION_FROM: &str = " FROM regions r LEFT JOIN regions p ON p.id = r.parent_id";
 
 /// What the store keeps about a node besides its public record.
@@ -34,22 +30,13 @@ impl RegionKey {
 
 pub(crate) fn region_from_row(row: &AnyRow) -> Result<(RegionKey, Region)> {
     let level_text: String = row_get(row, "level")?;
-    let level =
-        Level::parse("level", &level_text).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let level = Level::parse("level", &level_text).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let geometry: Option<String> = row_get(row, "geometry")?;
-    let geometry = geometry
-        .map(|g| serde_json::from_str(&g).map(Geometry))
-        .transpose()
-        .map_err(|e| StoreError::Corrupt(format!("geometry: {e}")))?;
+    let geometry = geometry.map(|g| serde_json::from_str(&g).map(Geometry)).transpose().map_err(|e| StoreError::Corrupt(format!("geometry: {e}")))?;
     let lon: Option<f64> = row_get(row, "lon")?;
     let lat: Option<f64> = row_get(row, "lat")?;
     let position = lon.zip(lat).map(|(lon, lat)| Position { lon, lat });
-    let key = RegionKey {
-        id: row_get(row, "id")?,
-        level,
-        ancestry: row_get(row, "ancestry")?,
-        position,
-    };
+    let key = RegionKey { id: row_get(row, "id")?, level, ancestry: row_get(row, "ancestry")?, position };
     let attributes: String = row_get(row, "attributes")?;
     let region = Region {
         code: row_get(row, "code")?,
@@ -65,43 +52,23 @@ pub(crate) fn region_from_row(row: &AnyRow) -> Result<(RegionKey, Region)> {
 }
 
 impl SqlStore {
-    pub(crate) async fn region_row<'c, E>(
-        &self,
-        executor: E,
-        code: &str,
-    ) -> Result<(RegionKey, Region)>
+    pub(crate) async fn region_row<'c, E>(&self, executor: E, code: &str) -> Result<(RegionKey, Region)>
     where
         E: sqlx::Executor<'c, Database = sqlx::Any>,
     {
-        let mut sql = Sql::new(&format!(
-            "SELECT {REGION_COLUMNS}{REGION_FROM} WHERE r.code = "
-        ));
+        let mut sql = Sql::new(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE r.code = "));
         sql.arg(code);
-        let row = sql
-            .fetch_optional(executor)
-            .await?
-            .ok_or_else(|| StoreError::not_found("region", code))?;
+        let row = sql.fetch_optional(executor).await?.ok_or_else(|| StoreError::not_found("region", code))?;
         region_from_row(&row)
     }
 
     /// Looks up a node another record refers to, naming `field` when it is missing or out of reach.
-    pub(crate) async fn referenced_region<'c, E>(
-        &self,
-        executor: E,
-        scope: &Jurisdiction,
-        field: &str,
-        code: &str,
-    ) -> Result<RegionKey>
+    pub(crate) async fn referenced_region<'c, E>(&self, executor: E, scope: &Jurisdiction, field: &str, code: &str) -> Result<RegionKey>
     where
         E: sqlx::Executor<'c, Database = sqlx::Any>,
     {
         let (key, _) = match self.region_row(executor, code).await {
-            Err(StoreError::NotFound { .. }) => {
-                return Err(StoreError::invalid(
-                    field,
-                    format!("region {code:?} does not exist"),
-                ))
-            }
+            Err(StoreError::NotFound { .. }) => return Err(StoreError::invalid(field, format!("region {code:?} does not exist"))),
             other => other?,
         };
         if !scope.covers_path(&key.path()) {
@@ -110,46 +77,22 @@ impl SqlStore {
         Ok(key)
     }
 
-    pub(crate) async fn create_region_impl(
-        &self,
-        scope: &Jurisdiction,
-        new: &NewRegion,
-    ) -> Result<Region> {
+    pub(crate) async fn create_region_impl(&self, scope: &Jurisdiction, new: &NewRegion) -> Result<Region> {
         let mut tx = self.writer.begin().await?;
         let parent = match &new.parent_code {
             Some(parent_code) => {
-                let parent = self
-                    .referenced_region(&mut *tx, scope, "parent_code", parent_code)
-                    .await?;
-                new.level
-                    .check_parent(parent.level)
-                    .map_err(|e| StoreError::Invalid(e.into()))?;
+                let parent = self.referenced_region(&mut *tx, scope, "parent_code", parent_code).await?;
+                new.level.check_parent(parent.level).map_err(|e| StoreError::Invalid(e.into()))?;
                 Some(parent)
             }
-            None if scope.root.is_some() => {
-                return Err(StoreError::out_of_scope("region", &new.code))
-            }
+            None if scope.root.is_some() => return Err(StoreError::out_of_scope("region", &new.code)),
             None => None,
         };
-        let ancestry = parent
-            .as_ref()
-            .map(RegionKey::path)
-            .unwrap_or_else(|| "/".to_string());
-        let position = effective_position(
-            new.geometry.as_ref(),
-            parent.as_ref().and_then(|p| p.position),
-        );
+        let ancestry = parent.as_ref().map(RegionKey::path).unwrap_or_else(|| "/".to_string());
+        let position = effective_position(new.geometry.as_ref(), parent.as_ref().and_then(|p| p.position));
         let mut sql = Sql::new("INSERT INTO regions (code, level, name, parent_id, ancestry, geometry, lon, lat, attributes, updated_at) VALUES ");
-        sql.tuple(region_values(
-            new,
-            parent.as_ref().map(|p| p.id),
-            ancestry,
-            position,
-            now_ms(),
-        ));
-        sql.execute(&mut *tx).await.map_err(|e| {
-            StoreError::from_unique(e, || format!("region code {:?} already exists", new.code))
-        })?;
+        sql.tuple(region_values(new, parent.as_ref().map(|p| p.id), ancestry, position, now_ms()));
+        sql.execute(&mut *tx).await.map_err(|e| StoreError::from_unique(e, || format!("region code {:?} already exists", new.code)))?;
         let (_, region) = self.region_row(&mut *tx, &new.code).await?;
         tx.commit().await?;
         Ok(region)
@@ -163,12 +106,7 @@ impl SqlStore {
         Ok(region)
     }
 
-    pub(crate) async fn update_region_impl(
-        &self,
-        scope: &Jurisdiction,
-        code: &str,
-        patch: &RegionPatch,
-    ) -> Result<Region> {
+    pub(crate) async fn update_region_impl(&self, scope: &Jurisdiction, code: &str, patch: &RegionPatch) -> Result<Region> {
         let mut tx = self.writer.begin().await?;
         let (key, region) = self.region_row(&mut *tx, code).await?;
         let old_path = key.path();
@@ -180,24 +118,13 @@ impl SqlStore {
         let mut parent_position = None;
         if let Some(parent_code) = &patch.parent_code {
             if parent_code == code {
-                return Err(StoreError::invalid(
-                    "parent_code",
-                    "a node cannot be its own parent (cycle)",
-                ));
+                return Err(StoreError::invalid("parent_code", "a node cannot be its own parent (cycle)"));
             }
-            let parent = self
-                .referenced_region(&mut *tx, scope, "parent_code", parent_code)
-                .await?;
+            let parent = self.referenced_region(&mut *tx, scope, "parent_code", parent_code).await?;
             if parent.path().starts_with(&old_path) {
-                return Err(StoreError::invalid(
-                    "parent_code",
-                    format!("{parent_code:?} lies below {code:?}; moving there would make a cycle"),
-                ));
+                return Err(StoreError::invalid("parent_code", format!("{parent_code:?} lies below {code:?}; moving there would make a cycle")));
             }
-            region
-                .level
-                .check_parent(parent.level)
-                .map_err(|e| StoreError::Invalid(e.into()))?;
+            region.level.check_parent(parent.level).map_err(|e| StoreError::Invalid(e.into()))?;
             if key.id == scope.root.as_ref().map(|r| r.id).unwrap_or(-1) {
                 return Err(StoreError::out_of_scope("region", code));
             }
@@ -213,27 +140,13 @@ impl SqlStore {
         };
         let position = effective_position(geometry.as_ref(), parent_position);
         let name = patch.name.clone().unwrap_or(region.name.clone());
-        let attributes = patch
-            .attributes
-            .clone()
-            .unwrap_or(region.attributes.clone());
+        let attributes = patch.attributes.clone().unwrap_or(region.attributes.clone());
         let mut sql = Sql::new("UPDATE regions SET name = ");
-        sql.arg(name)
-            .push(", geometry = ")
-            .arg(geometry.map(|g| g.0.to_string()));
-        sql.push(", lon = ")
-            .arg(position.map(|p| p.lon))
-            .push(", lat = ")
-            .arg(position.map(|p| p.lat));
-        sql.push(", attributes = ")
-            .arg(serde_json::Value::Object(attributes).to_string())
-            .push(", updated_at = ")
-            .arg(now_ms());
+        sql.arg(name).push(", geometry = ").arg(geometry.map(|g| g.0.to_string()));
+        sql.push(", lon = ").arg(position.map(|p| p.lon)).push(", lat = ").arg(position.map(|p| p.lat));
+        sql.push(", attributes = ").arg(serde_json::Value::Object(attributes).to_string()).push(", updated_at = ").arg(now_ms());
         if let Some(parent_id) = parent_id {
-            sql.push(", parent_id = ")
-                .arg(parent_id)
-                .push(", ancestry = ")
-                .arg(ancestry.clone());
+            sql.push(", parent_id = ").arg(parent_id).push(", ancestry = ").arg(ancestry.clone());
         }
         sql.push(" WHERE id = ").arg(key.id);
         sql.execute(&mut *tx).await?;
@@ -247,28 +160,12 @@ impl SqlStore {
     }
 
     /// After a move, rewrites every stored path under `old` to start with `new` instead.
-    async fn rewrite_paths(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        old: &str,
-        new: &str,
-    ) -> Result<()> {
+    async fn rewrite_paths(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, old: &str, new: &str) -> Result<()> {
         let (lo, hi) = prefix_range(old);
-        for (table, column) in [
-            ("regions", "ancestry"),
-            ("residents", "region_path"),
-            ("organisations", "region_path"),
-            ("devices", "region_path"),
-        ] {
+        for (table, column) in [("regions", "ancestry"), ("residents", "region_path"), ("organisations", "region_path"), ("devices", "region_path")] {
             let mut sql = Sql::new(&format!("UPDATE {table} SET {column} = "));
-            sql.arg(new)
-                .push(&format!(" || substr({column}, CAST("))
-                .arg(old.len() as i64 + 1)
-                .push(" AS INTEGER))");
-            sql.push(&format!(" WHERE {column} >= "))
-                .arg(lo.clone())
-                .push(&format!(" AND {column} < "))
-                .arg(hi.clone());
+            sql.arg(new).push(&format!(" || substr({column}, CAST(")).arg(old.len() as i64 + 1).push(" AS INTEGER))");
+            sql.push(&format!(" WHERE {column} >= ")).arg(lo.clone()).push(&format!(" AND {column} < ")).arg(hi.clone());
             sql.execute(&mut **tx).await?;
         }
         Ok(())
@@ -281,44 +178,19 @@ impl SqlStore {
             return Err(StoreError::out_of_scope("region", code));
         }
         let checks = [
-            (
-                "child regions",
-                "SELECT COUNT(*) AS n FROM regions WHERE parent_id = ",
-            ),
-            (
-                "residents",
-                "SELECT COUNT(*) AS n FROM residents WHERE home_id = ",
-            ),
-            (
-                "resident links",
-                "SELECT COUNT(*) AS n FROM resident_dwellings WHERE region_id = ",
-            ),
-            (
-                "organisations",
-                "SELECT COUNT(*) AS n FROM organisations WHERE region_id = ",
-            ),
-            (
-                "devices",
-                "SELECT COUNT(*) AS n FROM devices WHERE region_id = ",
-            ),
-            (
-                "users",
-                "SELECT COUNT(*) AS n FROM users WHERE region_id = ",
-            ),
+            ("child regions", "SELECT COUNT(*) AS n FROM regions WHERE parent_id = "),
+            ("residents", "SELECT COUNT(*) AS n FROM residents WHERE home_id = "),
+            ("resident links", "SELECT COUNT(*) AS n FROM resident_dwellings WHERE region_id = "),
+            ("organisations", "SELECT COUNT(*) AS n FROM organisations WHERE region_id = "),
+            ("devices", "SELECT COUNT(*) AS n FROM devices WHERE region_id = "),
+            ("users", "SELECT COUNT(*) AS n FROM users WHERE region_id = "),
         ];
         for (what, query) in checks {
             let mut sql = Sql::new(query);
             sql.arg(key.id);
-            let n: i64 = row_get(
-                &sql.fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or_else(|| StoreError::Corrupt("count".into()))?,
-                "n",
-            )?;
+            let n: i64 = row_get(&sql.fetch_optional(&mut *tx).await?.ok_or_else(|| StoreError::Corrupt("count".into()))?, "n")?;
             if n > 0 {
-                return Err(StoreError::Conflict(format!(
-                    "region {code:?} still has {n} {what}; remove or move them first"
-                )));
+                return Err(StoreError::Conflict(format!("region {code:?} still has {n} {what}; remove or move them first")));
             }
         }
         let mut sql = Sql::new("DELETE FROM regions WHERE id = ");
@@ -328,27 +200,15 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn list_regions_impl(
-        &self,
-        scope: &Jurisdiction,
-        filter: &RegionFilter,
-        page: &PageRequest,
-    ) -> Result<Page<Region>> {
+    pub(crate) async fn list_regions_impl(&self, scope: &Jurisdiction, filter: &RegionFilter, page: &PageRequest) -> Result<Page<Region>> {
         let mut sql = Sql::new(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE 1 = 1"));
-        self.push_region_subtree(
-            &mut sql,
-            scope.root.as_ref().map(|r| (r.id, r.path.clone())),
-        );
+        self.push_region_subtree(&mut sql, scope.root.as_ref().map(|r| (r.id, r.path.clone())));
         if let Some(within) = &filter.within_code {
-            let key = self
-                .referenced_region(&self.reader, scope, "within", within)
-                .await?;
+            let key = self.referenced_region(&self.reader, scope, "within", within).await?;
             self.push_region_subtree(&mut sql, Some((key.id, key.path())));
         }
         if let Some(parent) = &filter.parent_code {
-            let key = self
-                .referenced_region(&self.reader, scope, "parent", parent)
-                .await?;
+            let key = self.referenced_region(&self.reader, scope, "parent", parent).await?;
             sql.push(" AND r.parent_id = ").arg(key.id);
         }
         if let Some(level) = filter.level {
@@ -356,19 +216,12 @@ impl SqlStore {
         }
         if let Some(q) = &filter.q {
             let pattern = like_pattern(q);
-            sql.push(" AND (r.name LIKE ")
-                .arg(pattern.clone())
-                .push(" ESCAPE '\\' OR r.code LIKE ")
-                .arg(pattern)
-                .push(" ESCAPE '\\')");
+            sql.push(" AND (r.name LIKE ").arg(pattern.clone()).push(" ESCAPE '\\' OR r.code LIKE ").arg(pattern).push(" ESCAPE '\\')");
         }
         push_spatial(&mut sql, self.dialect, "regions", "r", &filter.spatial);
         push_page(&mut sql, "r.id", page);
         let rows = sql.fetch_all(&self.reader).await?;
-        let items = rows
-            .iter()
-            .map(|row| region_from_row(row).map(|(k, r)| (k.id, r)))
-            .collect::<Result<Vec<_>>>()?;
+        let items = rows.iter().map(|row| region_from_row(row).map(|(k, r)| (k.id, r))).collect::<Result<Vec<_>>>()?;
         Ok(into_page(items, page))
     }
 
@@ -376,39 +229,22 @@ impl SqlStore {
     fn push_region_subtree(&self, sql: &mut Sql, root: Option<(i64, String)>) {
         if let Some((id, path)) = root {
             let (lo, hi) = prefix_range(&path);
-            sql.push(" AND (r.id = ")
-                .arg(id)
-                .push(" OR (r.ancestry >= ")
-                .arg(lo)
-                .push(" AND r.ancestry < ")
-                .arg(hi)
-                .push("))");
+            sql.push(" AND (r.id = ").arg(id).push(" OR (r.ancestry >= ").arg(lo).push(" AND r.ancestry < ").arg(hi).push("))");
         }
     }
 
-    pub(crate) async fn region_ancestors_impl(
-        &self,
-        scope: &Jurisdiction,
-        code: &str,
-    ) -> Result<Vec<Region>> {
+    pub(crate) async fn region_ancestors_impl(&self, scope: &Jurisdiction, code: &str) -> Result<Vec<Region>> {
         let (key, region) = self.region_row(&self.reader, code).await?;
         if !scope.covers_path(&key.path()) {
             return Err(StoreError::out_of_scope("region", code));
         }
-        let ids: Vec<i64> = key
-            .ancestry
-            .split('/')
-            .filter_map(|s| s.parse().ok())
-            .collect();
+        let ids: Vec<i64> = key.ancestry.split('/').filter_map(|s| s.parse().ok()).collect();
         let mut chain = Vec::with_capacity(ids.len() + 1);
         if !ids.is_empty() {
-            let mut sql = Sql::new(&format!(
-                "SELECT {REGION_COLUMNS}{REGION_FROM} WHERE r.id IN "
-            ));
+            let mut sql = Sql::new(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE r.id IN "));
             sql.tuple(ids.iter().map(|id| (*id).into()));
             let rows = sql.fetch_all(&self.reader).await?;
-            let mut found: Vec<(RegionKey, Region)> =
-                rows.iter().map(region_from_row).collect::<Result<_>>()?;
+            let mut found: Vec<(RegionKey, Region)> = rows.iter().map(region_from_row).collect::<Result<_>>()?;
             found.sort_by_key(|(k, _)| k.ancestry.len());
             chain.extend(found.into_iter().map(|(_, r)| r));
         }
@@ -418,13 +254,7 @@ impl SqlStore {
 }
 
 /// The column values of one new region, in the order of the INSERT statements.
-pub(crate) fn region_values(
-    new: &NewRegion,
-    parent_id: Option<i64>,
-    ancestry: String,
-    position: Option<Position>,
-    now: i64,
-) -> Vec<super::Arg> {
+pub(crate) fn region_values(new: &NewRegion, parent_id: Option<i64>, ancestry: String, position: Option<Position>, now: i64) -> Vec<super::Arg> {
     vec![
         new.code.clone().into(),
         new.level.as_str().into(),
@@ -434,9 +264,7 @@ pub(crate) fn region_values(
         new.geometry.as_ref().map(|g| g.0.to_string()).into(),
         position.map(|p| p.lon).into(),
         position.map(|p| p.lat).into(),
-        serde_json::Value::Object(new.attributes.clone())
-            .to_string()
-            .into(),
+        serde_json::Value::Object(new.attributes.clone()).to_string().into(),
         now.into(),
     ]
 }

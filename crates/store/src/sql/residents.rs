@@ -1,15 +1,10 @@
 //! Residents and their ties to dwellings.
 use std::collections::HashMap;
 
-use linli_domain::{
-    CareTag, DwellingLink, DwellingRelation, Gender, NewResident, ResidenceKind, Resident,
-};
+use linli_domain::{CareTag, DwellingLink, DwellingRelation, Gender, NewResident, ResidenceKind, Resident};
 use sqlx::any::AnyRow;
 
-use super::{
-    into_page, like_pattern, now_ms, parse_json_object, push_page, push_path_range, row_get, Arg,
-    Sql, SqlStore,
-};
+use super::{into_page, like_pattern, now_ms, parse_json_object, push_page, push_path_range, row_get, Arg, Sql, SqlStore};
 use crate::error::StoreError;
 use crate::model::{Jurisdiction, Page, PageRequest, ResidentFilter, ResidentPatch};
 use crate::Result;
@@ -22,20 +17,10 @@ pub(crate) fn care_tags_text(tags: &[CareTag]) -> String {
     if tags.is_empty() {
         return String::new();
     }
-    format!(
-        ";{};",
-        tags.iter()
-            .map(|t| t.0.as_str())
-            .collect::<Vec<_>>()
-            .join(";")
-    )
+    format!(";{};", tags.iter().map(|t| t.0.as_str()).collect::<Vec<_>>().join(";"))
 }
 
-fn keyword<T>(
-    row: &AnyRow,
-    column: &str,
-    parse: fn(&str, &str) -> Result<T, linli_domain::InvalidField>,
-) -> Result<T> {
+fn keyword<T>(row: &AnyRow, column: &str, parse: fn(&str, &str) -> Result<T, linli_domain::InvalidField>) -> Result<T> {
     let text: String = row_get(row, column)?;
     parse(column, &text).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -50,21 +35,11 @@ fn resident_from_row(row: &AnyRow) -> Result<(String, Resident)> {
         name: row_get(row, "name")?,
         id_number: row_get(row, "id_number")?,
         phone: row_get(row, "phone")?,
-        gender: gender
-            .map(|g| Gender::parse("gender", &g))
-            .transpose()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        gender: gender.map(|g| Gender::parse("gender", &g)).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?,
         birth_date: row_get(row, "birth_date")?,
         residence_kind: keyword(row, "residence_kind", ResidenceKind::parse)?,
-        care_tags: care_tags
-            .split(';')
-            .filter(|t| !t.is_empty())
-            .map(|t| CareTag(t.to_string()))
-            .collect(),
-        dwellings: vec![DwellingLink {
-            dwelling_code: home_code.clone(),
-            relation: keyword(row, "home_relation", DwellingRelation::parse)?,
-        }],
+        care_tags: care_tags.split(';').filter(|t| !t.is_empty()).map(|t| CareTag(t.to_string())).collect(),
+        dwellings: vec![DwellingLink { dwelling_code: home_code.clone(), relation: keyword(row, "home_relation", DwellingRelation::parse)? }],
         home_code,
         attributes: parse_json_object(&attributes)?,
         updated_at: row_get(row, "updated_at")?,
@@ -74,18 +49,14 @@ fn resident_from_row(row: &AnyRow) -> Result<(String, Resident)> {
 
 impl SqlStore {
     /// Fetches residents by a WHERE clause and fills in their further dwellings.
-    async fn residents_where(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        sql: Sql,
-    ) -> Result<Vec<(String, Resident)>> {
+    async fn residents_where(&self, conn: &mut sqlx::AnyConnection, sql: Sql) -> Result<Vec<(String, Resident)>> {
         let rows = sql.fetch_all(&mut *conn).await?;
-        let mut residents: Vec<(String, Resident)> =
-            rows.iter().map(resident_from_row).collect::<Result<_>>()?;
+        let mut residents: Vec<(String, Resident)> = rows.iter().map(resident_from_row).collect::<Result<_>>()?;
         if residents.is_empty() {
             return Ok(residents);
         }
-        let mut links = Sql::new("SELECT d.resident_id, g.code, d.relation FROM resident_dwellings d JOIN regions g ON g.id = d.region_id WHERE d.resident_id IN ");
+        let mut links =
+            Sql::new("SELECT d.resident_id, g.code, d.relation FROM resident_dwellings d JOIN regions g ON g.id = d.region_id WHERE d.resident_id IN ");
         links.tuple(residents.iter().map(|(_, r)| Arg::from(r.id)));
         links.push(" ORDER BY d.resident_id, g.code");
         let mut by_id: HashMap<i64, Vec<DwellingLink>> = HashMap::new();
@@ -93,10 +64,7 @@ impl SqlStore {
             by_id
                 .entry(row_get(&row, "resident_id")?)
                 .or_default()
-                .push(DwellingLink {
-                    dwelling_code: row_get(&row, "code")?,
-                    relation: keyword(&row, "relation", DwellingRelation::parse)?,
-                });
+                .push(DwellingLink { dwelling_code: row_get(&row, "code")?, relation: keyword(&row, "relation", DwellingRelation::parse)? });
         }
         for (_, resident) in &mut residents {
             if let Some(more) = by_id.remove(&resident.id) {
@@ -106,78 +74,37 @@ impl SqlStore {
         Ok(residents)
     }
 
-    async fn resident_in(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        scope: &Jurisdiction,
-        id: i64,
-    ) -> Result<Resident> {
-        let mut sql = Sql::new(&format!(
-            "SELECT {RESIDENT_COLUMNS}{RESIDENT_FROM} WHERE s.id = "
-        ));
+    async fn resident_in(&self, conn: &mut sqlx::AnyConnection, scope: &Jurisdiction, id: i64) -> Result<Resident> {
+        let mut sql = Sql::new(&format!("SELECT {RESIDENT_COLUMNS}{RESIDENT_FROM} WHERE s.id = "));
         sql.arg(id);
-        let (path, resident) = self
-            .residents_where(conn, sql)
-            .await?
-            .pop()
-            .ok_or_else(|| StoreError::not_found("resident", id))?;
+        let (path, resident) = self.residents_where(conn, sql).await?.pop().ok_or_else(|| StoreError::not_found("resident", id))?;
         if !scope.covers_path(&path) {
             return Err(StoreError::out_of_scope("resident", id));
         }
         Ok(resident)
     }
 
-    pub(crate) async fn create_resident_impl(
-        &self,
-        scope: &Jurisdiction,
-        new: &NewResident,
-    ) -> Result<Resident> {
+    pub(crate) async fn create_resident_impl(&self, scope: &Jurisdiction, new: &NewResident) -> Result<Resident> {
         let mut tx = self.writer.begin().await?;
-        let home = self
-            .referenced_region(&mut *tx, scope, "dwelling_code", &new.home_code)
-            .await?;
-        let mut sql = Sql::new(&format!(
-            "INSERT INTO residents ({RESIDENT_INSERT_COLUMNS}) VALUES "
-        ));
+        let home = self.referenced_region(&mut *tx, scope, "dwelling_code", &new.home_code).await?;
+        let mut sql = Sql::new(&format!("INSERT INTO residents ({RESIDENT_INSERT_COLUMNS}) VALUES "));
         sql.tuple(resident_values(new, home.id, home.path(), now_ms()));
         sql.push(" RETURNING id");
-        let row = sql
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| duplicate_id_number(e, new.id_number.as_deref()))?;
-        let id: i64 = row_get(
-            &row.ok_or_else(|| StoreError::Corrupt("insert returned nothing".into()))?,
-            "id",
-        )?;
+        let row = sql.fetch_optional(&mut *tx).await.map_err(|e| duplicate_id_number(e, new.id_number.as_deref()))?;
+        let id: i64 = row_get(&row.ok_or_else(|| StoreError::Corrupt("insert returned nothing".into()))?, "id")?;
         tx.commit().await?;
-        self.resident_in(&mut *self.reader.acquire().await?, scope, id)
-            .await
+        self.resident_in(&mut *self.reader.acquire().await?, scope, id).await
     }
 
-    pub(crate) async fn get_resident_impl(
-        &self,
-        scope: &Jurisdiction,
-        id: i64,
-    ) -> Result<Resident> {
-        self.resident_in(&mut *self.reader.acquire().await?, scope, id)
-            .await
+    pub(crate) async fn get_resident_impl(&self, scope: &Jurisdiction, id: i64) -> Result<Resident> {
+        self.resident_in(&mut *self.reader.acquire().await?, scope, id).await
     }
 
-    pub(crate) async fn update_resident_impl(
-        &self,
-        scope: &Jurisdiction,
-        id: i64,
-        patch: &ResidentPatch,
-    ) -> Result<Resident> {
+    pub(crate) async fn update_resident_impl(&self, scope: &Jurisdiction, id: i64, patch: &ResidentPatch) -> Result<Resident> {
         let mut tx = self.writer.begin().await?;
-        let mut current = Sql::new(&format!(
-            "SELECT {RESIDENT_COLUMNS}{RESIDENT_FROM} WHERE s.id = "
-        ));
+        let mut current = Sql::new(&format!("SELECT {RESIDENT_COLUMNS}{RESIDENT_FROM} WHERE s.id = "));
         current.arg(id);
-        let row = current
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::not_found("resident", id))?;
+        let row = current.fetch_optional(&mut *tx).await?.ok_or_else(|| StoreError::not_found("resident", id))?;
         let (path, _) = resident_from_row(&row)?;
         if !scope.covers_path(&path) {
             return Err(StoreError::out_of_scope("resident", id));
@@ -200,38 +127,22 @@ impl SqlStore {
             sql.push(", care_tags = ").arg(care_tags_text(tags));
         }
         if let Some(attributes) = &patch.attributes {
-            sql.push(", attributes = ")
-                .arg(serde_json::Value::Object(attributes.clone()).to_string());
+            sql.push(", attributes = ").arg(serde_json::Value::Object(attributes.clone()).to_string());
         }
         if let Some(home_code) = &patch.home_code {
-            let home = self
-                .referenced_region(&mut *tx, scope, "dwelling_code", home_code)
-                .await?;
-            sql.push(", home_id = ")
-                .arg(home.id)
-                .push(", region_path = ")
-                .arg(home.path());
+            let home = self.referenced_region(&mut *tx, scope, "dwelling_code", home_code).await?;
+            sql.push(", home_id = ").arg(home.id).push(", region_path = ").arg(home.path());
         }
         sql.push(" WHERE id = ").arg(id);
-        sql.execute(&mut *tx).await.map_err(|e| {
-            duplicate_id_number(e, patch.id_number.as_ref().and_then(|v| v.as_deref()))
-        })?;
+        sql.execute(&mut *tx).await.map_err(|e| duplicate_id_number(e, patch.id_number.as_ref().and_then(|v| v.as_deref())))?;
         tx.commit().await?;
-        self.resident_in(
-            &mut *self.reader.acquire().await?,
-            &Jurisdiction::everywhere(),
-            id,
-        )
-        .await
+        self.resident_in(&mut *self.reader.acquire().await?, &Jurisdiction::everywhere(), id).await
     }
 
     pub(crate) async fn delete_resident_impl(&self, scope: &Jurisdiction, id: i64) -> Result<()> {
         let mut tx = self.writer.begin().await?;
-        self.resident_in(&mut *tx, scope, id).await?;
-        for table in [
-            "DELETE FROM resident_dwellings WHERE resident_id = ",
-            "DELETE FROM residents WHERE id = ",
-        ] {
+        self.resident_in(&mut tx, scope, id).await?;
+        for table in ["DELETE FROM resident_dwellings WHERE resident_id = ", "DELETE FROM residents WHERE id = "] {
             let mut sql = Sql::new(table);
             sql.arg(id);
             sql.execute(&mut *tx).await?;
@@ -240,38 +151,21 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn list_residents_impl(
-        &self,
-        scope: &Jurisdiction,
-        filter: &ResidentFilter,
-        page: &PageRequest,
-    ) -> Result<Page<Resident>> {
-        let mut sql = Sql::new(&format!(
-            "SELECT {RESIDENT_COLUMNS}{RESIDENT_FROM} WHERE 1 = 1"
-        ));
+    pub(crate) async fn list_residents_impl(&self, scope: &Jurisdiction, filter: &ResidentFilter, page: &PageRequest) -> Result<Page<Resident>> {
+        let mut sql = Sql::new(&format!("SELECT {RESIDENT_COLUMNS}{RESIDENT_FROM} WHERE 1 = 1"));
         push_path_range(&mut sql, "s.region_path", scope.path_range());
         if let Some(within) = &filter.within_code {
-            let key = self
-                .referenced_region(&self.reader, scope, "within", within)
-                .await?;
-            push_path_range(
-                &mut sql,
-                "s.region_path",
-                Some(crate::model::prefix_range(&key.path())),
-            );
+            let key = self.referenced_region(&self.reader, scope, "within", within).await?;
+            push_path_range(&mut sql, "s.region_path", Some(crate::model::prefix_range(&key.path())));
         }
         if let Some(kind) = filter.residence_kind {
             sql.push(" AND s.residence_kind = ").arg(kind.as_str());
         }
         if let Some(tag) = &filter.care_tag {
-            sql.push(" AND s.care_tags LIKE ")
-                .arg(like_pattern(&format!(";{};", tag.0)))
-                .push(" ESCAPE '\\'");
+            sql.push(" AND s.care_tags LIKE ").arg(like_pattern(&format!(";{};", tag.0))).push(" ESCAPE '\\'");
         }
         if let Some(q) = &filter.q {
-            sql.push(" AND s.name LIKE ")
-                .arg(like_pattern(q))
-                .push(" ESCAPE '\\'");
+            sql.push(" AND s.name LIKE ").arg(like_pattern(q)).push(" ESCAPE '\\'");
         }
         if let Some(id_number) = &filter.id_number {
             sql.push(" AND s.id_number = ").arg(id_number);
@@ -280,83 +174,49 @@ impl SqlStore {
             sql.push(" AND s.phone = ").arg(phone);
         }
         push_page(&mut sql, "s.id", page);
-        let items = self
-            .residents_where(&mut *self.reader.acquire().await?, sql)
-            .await?;
-        Ok(into_page(
-            items.into_iter().map(|(_, r)| (r.id, r)).collect(),
-            page,
-        ))
+        let items = self.residents_where(&mut *self.reader.acquire().await?, sql).await?;
+        Ok(into_page(items.into_iter().map(|(_, r)| (r.id, r)).collect(), page))
     }
 
-    pub(crate) async fn link_dwelling_impl(
-        &self,
-        scope: &Jurisdiction,
-        id: i64,
-        dwelling_code: &str,
-        relation: DwellingRelation,
-    ) -> Result<Resident> {
+    pub(crate) async fn link_dwelling_impl(&self, scope: &Jurisdiction, id: i64, dwelling_code: &str, relation: DwellingRelation) -> Result<Resident> {
         let mut tx = self.writer.begin().await?;
-        let resident = self.resident_in(&mut *tx, scope, id).await?;
-        let dwelling = self
-            .referenced_region(&mut *tx, scope, "dwelling_code", dwelling_code)
-            .await?;
+        let resident = self.resident_in(&mut tx, scope, id).await?;
+        let dwelling = self.referenced_region(&mut *tx, scope, "dwelling_code", dwelling_code).await?;
         let sql = if resident.home_code == dwelling_code {
             let mut sql = Sql::new("UPDATE residents SET home_relation = ");
             sql.arg(relation.as_str()).push(" WHERE id = ").arg(id);
             sql
         } else {
-            let mut sql = Sql::new(
-                "INSERT INTO resident_dwellings (resident_id, region_id, relation) VALUES ",
-            );
+            let mut sql = Sql::new("INSERT INTO resident_dwellings (resident_id, region_id, relation) VALUES ");
             sql.tuple([id.into(), dwelling.id.into(), relation.as_str().into()]);
-            sql.push(
-                " ON CONFLICT (resident_id, region_id) DO UPDATE SET relation = excluded.relation",
-            );
+            sql.push(" ON CONFLICT (resident_id, region_id) DO UPDATE SET relation = excluded.relation");
             sql
         };
         sql.execute(&mut *tx).await?;
         tx.commit().await?;
-        self.resident_in(&mut *self.reader.acquire().await?, scope, id)
-            .await
+        self.resident_in(&mut *self.reader.acquire().await?, scope, id).await
     }
 
-    pub(crate) async fn unlink_dwelling_impl(
-        &self,
-        scope: &Jurisdiction,
-        id: i64,
-        dwelling_code: &str,
-    ) -> Result<Resident> {
+    pub(crate) async fn unlink_dwelling_impl(&self, scope: &Jurisdiction, id: i64, dwelling_code: &str) -> Result<Resident> {
         let mut tx = self.writer.begin().await?;
-        let resident = self.resident_in(&mut *tx, scope, id).await?;
+        let resident = self.resident_in(&mut tx, scope, id).await?;
         if resident.home_code == dwelling_code {
-            return Err(StoreError::invalid(
-                "dwelling_code",
-                "the home dwelling cannot be unlinked; move the resident's home instead",
-            ));
+            return Err(StoreError::invalid("dwelling_code", "the home dwelling cannot be unlinked; move the resident's home instead"));
         }
         let mut sql = Sql::new("DELETE FROM resident_dwellings WHERE resident_id = ");
-        sql.arg(id)
-            .push(" AND region_id = (SELECT id FROM regions WHERE code = ")
-            .arg(dwelling_code)
-            .push(")");
+        sql.arg(id).push(" AND region_id = (SELECT id FROM regions WHERE code = ").arg(dwelling_code).push(")");
         if sql.execute(&mut *tx).await? == 0 {
             return Err(StoreError::not_found("dwelling link", dwelling_code));
         }
         tx.commit().await?;
-        self.resident_in(&mut *self.reader.acquire().await?, scope, id)
-            .await
+        self.resident_in(&mut *self.reader.acquire().await?, scope, id).await
     }
 }
 
-pub(crate) const RESIDENT_INSERT_COLUMNS: &str = "name, id_number, phone, gender, birth_date, residence_kind, care_tags, home_id, home_relation, region_path, attributes, updated_at";
+pub(crate) const RESIDENT_INSERT_COLUMNS: &str =
+    "name, id_number, phone, gender, birth_date, residence_kind, care_tags, home_id, home_relation, region_path, attributes, updated_at";
 
-pub(crate) fn resident_values(
-    new: &NewResident,
-    home_id: i64,
-    region_path: String,
-    now: i64,
-) -> Vec<Arg> {
+pub(crate) fn resident_values(new: &NewResident, home_id: i64, region_path: String, now: i64) -> Vec<Arg> {
     vec![
         new.name.clone().into(),
         new.id_number.clone().into(),
@@ -368,20 +228,13 @@ pub(crate) fn resident_values(
         home_id.into(),
         new.relation.as_str().into(),
         region_path.into(),
-        serde_json::Value::Object(new.attributes.clone())
-            .to_string()
-            .into(),
+        serde_json::Value::Object(new.attributes.clone()).to_string().into(),
         now.into(),
     ]
 }
 
 fn duplicate_id_number(error: sqlx::Error, id_number: Option<&str>) -> StoreError {
     StoreError::from_unique(error, || {
-        format!(
-            "a resident with ID number {} already exists",
-            id_number
-                .map(linli_domain::masking::mask_id_number)
-                .unwrap_or_default()
-        )
+        format!("a resident with ID number {} already exists", id_number.map(linli_domain::masking::mask_id_number).unwrap_or_default())
     })
 }

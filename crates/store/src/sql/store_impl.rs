@@ -1,10 +1,7 @@
 //! Binds the [`Store`] trait to the per-resource methods of [`SqlStore`].
 use async_trait::async_trait;
 use linli_domain::region::{NewRegion, RegionPatch};
-use linli_domain::{
-    Device, DwellingRelation, NewDevice, NewOrganisation, NewResident, Organisation, Region,
-    Resident, User,
-};
+use linli_domain::{Device, DwellingRelation, NewDevice, NewOrganisation, NewResident, Organisation, Region, Resident, User};
 
 use super::{push_path_range, row_get, Sql, SqlStore};
 use crate::model::*;
@@ -13,9 +10,7 @@ use crate::{Result, Store};
 #[async_trait]
 impl Store for SqlStore {
     async fn ping(&self) -> Result<()> {
-        Sql::new("SELECT 1 AS one")
-            .fetch_optional(&self.reader)
-            .await?;
+        Sql::new("SELECT 1 AS one").fetch_optional(&self.reader).await?;
         Ok(())
     }
 
@@ -33,23 +28,13 @@ impl Store for SqlStore {
     async fn get_region(&self, scope: &Jurisdiction, code: &str) -> Result<Region> {
         self.get_region_impl(scope, code).await
     }
-    async fn update_region(
-        &self,
-        scope: &Jurisdiction,
-        code: &str,
-        patch: &RegionPatch,
-    ) -> Result<Region> {
+    async fn update_region(&self, scope: &Jurisdiction, code: &str, patch: &RegionPatch) -> Result<Region> {
         self.update_region_impl(scope, code, patch).await
     }
     async fn delete_region(&self, scope: &Jurisdiction, code: &str) -> Result<()> {
         self.delete_region_impl(scope, code).await
     }
-    async fn list_regions(
-        &self,
-        scope: &Jurisdiction,
-        filter: &RegionFilter,
-        page: &PageRequest,
-    ) -> Result<Page<Region>> {
+    async fn list_regions(&self, scope: &Jurisdiction, filter: &RegionFilter, page: &PageRequest) -> Result<Page<Region>> {
         self.list_regions_impl(scope, filter, page).await
     }
     async fn region_ancestors(&self, scope: &Jurisdiction, code: &str) -> Result<Vec<Region>> {
@@ -62,71 +47,35 @@ impl Store for SqlStore {
     async fn get_resident(&self, scope: &Jurisdiction, id: i64) -> Result<Resident> {
         self.get_resident_impl(scope, id).await
     }
-    async fn update_resident(
-        &self,
-        scope: &Jurisdiction,
-        id: i64,
-        patch: &ResidentPatch,
-    ) -> Result<Resident> {
+    async fn update_resident(&self, scope: &Jurisdiction, id: i64, patch: &ResidentPatch) -> Result<Resident> {
         self.update_resident_impl(scope, id, patch).await
     }
     async fn delete_resident(&self, scope: &Jurisdiction, id: i64) -> Result<()> {
         self.delete_resident_impl(scope, id).await
     }
-    async fn list_residents(
-        &self,
-        scope: &Jurisdiction,
-        filter: &ResidentFilter,
-        page: &PageRequest,
-    ) -> Result<Page<Resident>> {
+    async fn list_residents(&self, scope: &Jurisdiction, filter: &ResidentFilter, page: &PageRequest) -> Result<Page<Resident>> {
         self.list_residents_impl(scope, filter, page).await
     }
-    async fn link_dwelling(
-        &self,
-        scope: &Jurisdiction,
-        id: i64,
-        dwelling_code: &str,
-        relation: DwellingRelation,
-    ) -> Result<Resident> {
-        self.link_dwelling_impl(scope, id, dwelling_code, relation)
-            .await
+    async fn link_dwelling(&self, scope: &Jurisdiction, id: i64, dwelling_code: &str, relation: DwellingRelation) -> Result<Resident> {
+        self.link_dwelling_impl(scope, id, dwelling_code, relation).await
     }
-    async fn unlink_dwelling(
-        &self,
-        scope: &Jurisdiction,
-        id: i64,
-        dwelling_code: &str,
-    ) -> Result<Resident> {
+    async fn unlink_dwelling(&self, scope: &Jurisdiction, id: i64, dwelling_code: &str) -> Result<Resident> {
         self.unlink_dwelling_impl(scope, id, dwelling_code).await
     }
 
-    async fn create_organisation(
-        &self,
-        scope: &Jurisdiction,
-        new: &NewOrganisation,
-    ) -> Result<Organisation> {
+    async fn create_organisation(&self, scope: &Jurisdiction, new: &NewOrganisation) -> Result<Organisation> {
         self.create_organisation_impl(scope, new).await
     }
     async fn get_organisation(&self, scope: &Jurisdiction, code: &str) -> Result<Organisation> {
         self.get_organisation_impl(scope, code).await
     }
-    async fn update_organisation(
-        &self,
-        scope: &Jurisdiction,
-        code: &str,
-        patch: &OrganisationPatch,
-    ) -> Result<Organisation> {
+    async fn update_organisation(&self, scope: &Jurisdiction, code: &str, patch: &OrganisationPatch) -> Result<Organisation> {
         self.update_organisation_impl(scope, code, patch).await
     }
     async fn delete_organisation(&self, scope: &Jurisdiction, code: &str) -> Result<()> {
         self.delete_organisation_impl(scope, code).await
     }
-    async fn list_organisations(
-        &self,
-        scope: &Jurisdiction,
-        filter: &OrganisationFilter,
-        page: &PageRequest,
-    ) -> Result<Page<Organisation>> {
+    async fn list_organisations(&self, scope: &Jurisdiction, filter: &OrganisationFilter, page: &PageRequest) -> Result<Page<Organisation>> {
         self.list_organisations_impl(scope, filter, page).await
     }
 
@@ -136,28 +85,25 @@ impl Store for SqlStore {
     async fn get_device(&self, scope: &Jurisdiction, code: &str) -> Result<Device> {
         self.get_device_impl(scope, code).await
     }
-    async fn update_device(
-        &self,
-        scope: &Jurisdiction,
-        code: &str,
-        patch: &DevicePatch,
-    ) -> Result<Device> {
+    async fn update_device(&self, scope: &Jurisdiction, code: &str, patch: &DevicePatch) -> Result<Device> {
         self.update_device_impl(scope, code, patch).await
     }
     async fn delete_device(&self, scope: &Jurisdiction, code: &str) -> Result<()> {
         self.delete_device_impl(scope, code).await
     }
-    async fn list_devices(
-        &self,
-        scope: &Jurisdiction,
-        filter: &DeviceFilter,
-        page: &PageRequest,
-    ) -> Result<Page<Device>> {
+    async fn list_devices(&self, scope: &Jurisdiction, filter: &DeviceFilter, page: &PageRequest) -> Result<Page<Device>> {
         self.list_devices_impl(scope, filter, page).await
     }
 
     async fn import(&self, scope: &Jurisdiction, batch: &ImportBatch) -> Result<ImportSummary> {
-        self.import_impl(scope, batch).await
+        self.import_impl(scope, batch, false).await
+    }
+    async fn check_import(&self, scope: &Jurisdiction, batch: &ImportBatch) -> Result<Vec<crate::RowError>> {
+        match self.import_impl(scope, batch, true).await {
+            Ok(_) => Ok(Vec::new()),
+            Err(crate::StoreError::Import(rows)) => Ok(rows),
+            Err(other) => Err(other),
+        }
     }
 
     async fn create_user(&self, new: &NewUser) -> Result<User> {
@@ -189,51 +135,24 @@ impl Store for SqlStore {
     async fn record_access(&self, entries: &[AccessEntry]) -> Result<()> {
         self.record_access_impl(entries).await
     }
-    async fn list_access(
-        &self,
-        filter: &AccessFilter,
-        page: &PageRequest,
-    ) -> Result<Page<AccessEntry>> {
+    async fn list_access(&self, filter: &AccessFilter, page: &PageRequest) -> Result<Page<AccessEntry>> {
         self.list_access_impl(filter, page).await
     }
 
     async fn counts(&self, scope: &Jurisdiction) -> Result<RegistryCounts> {
         let mut counts = RegistryCounts::default();
         let queries: [(&mut i64, &str, &str); 5] = [
-            (
-                &mut counts.regions,
-                "SELECT COUNT(*) AS n FROM regions r WHERE 1 = 1",
-                "r.ancestry",
-            ),
-            (
-                &mut counts.dwellings,
-                "SELECT COUNT(*) AS n FROM regions r WHERE r.level = 'dwelling'",
-                "r.ancestry",
-            ),
-            (
-                &mut counts.residents,
-                "SELECT COUNT(*) AS n FROM residents s WHERE 1 = 1",
-                "s.region_path",
-            ),
-            (
-                &mut counts.organisations,
-                "SELECT COUNT(*) AS n FROM organisations o WHERE 1 = 1",
-                "o.region_path",
-            ),
-            (
-                &mut counts.devices,
-                "SELECT COUNT(*) AS n FROM devices d WHERE 1 = 1",
-                "d.region_path",
-            ),
+            (&mut counts.regions, "SELECT COUNT(*) AS n FROM regions r WHERE 1 = 1", "r.ancestry"),
+            (&mut counts.dwellings, "SELECT COUNT(*) AS n FROM regions r WHERE r.level = 'dwelling'", "r.ancestry"),
+            (&mut counts.residents, "SELECT COUNT(*) AS n FROM residents s WHERE 1 = 1", "s.region_path"),
+            (&mut counts.organisations, "SELECT COUNT(*) AS n FROM organisations o WHERE 1 = 1", "o.region_path"),
+            (&mut counts.devices, "SELECT COUNT(*) AS n FROM devices d WHERE 1 = 1", "d.region_path"),
         ];
         for (slot, query, column) in queries {
             let mut sql = Sql::new(query);
             push_path_range(&mut sql, column, scope.path_range());
             let row = sql.fetch_optional(&self.reader).await?;
-            *slot = row
-                .map(|r| row_get::<i64>(&r, "n"))
-                .transpose()?
-                .unwrap_or(0);
+            *slot = row.map(|r| row_get::<i64>(&r, "n")).transpose()?.unwrap_or(0);
         }
         Ok(counts)
     }

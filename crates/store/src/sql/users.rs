@@ -4,10 +4,7 @@ use sqlx::any::AnyRow;
 
 use super::{into_page, now_ms, push_page, row_get, Sql, SqlStore};
 use crate::error::StoreError;
-use crate::model::{
-    AccessEntry, AccessFilter, Jurisdiction, NewToken, NewUser, Page, PageRequest, TokenKind,
-    UserPatch,
-};
+use crate::model::{AccessEntry, AccessFilter, Jurisdiction, NewToken, NewUser, Page, PageRequest, TokenKind, UserPatch};
 use crate::Result;
 
 const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.password_hash, u.role, g.code AS region_code, o.code AS org_code, u.disabled, u.created_at";
@@ -30,26 +27,14 @@ fn user_from_row(row: &AnyRow) -> Result<(User, String)> {
 }
 
 impl SqlStore {
-    async fn user_binding(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        region_code: Option<&str>,
-        org_code: Option<&str>,
-    ) -> Result<(Option<i64>, Option<i64>)> {
+    async fn user_binding(&self, conn: &mut sqlx::AnyConnection, region_code: Option<&str>, org_code: Option<&str>) -> Result<(Option<i64>, Option<i64>)> {
         let everywhere = Jurisdiction::everywhere();
         let region = match region_code {
-            Some(code) => Some(
-                self.referenced_region(&mut *conn, &everywhere, "region_code", code)
-                    .await?
-                    .id,
-            ),
+            Some(code) => Some(self.referenced_region(&mut *conn, &everywhere, "region_code", code).await?.id),
             None => None,
         };
         let org = match org_code {
-            Some(code) => Some(
-                self.referenced_organisation(conn, &everywhere, "org_code", code)
-                    .await?,
-            ),
+            Some(code) => Some(self.referenced_organisation(conn, &everywhere, "org_code", code).await?),
             None => None,
         };
         Ok((region, org))
@@ -57,9 +42,7 @@ impl SqlStore {
 
     pub(crate) async fn create_user_impl(&self, new: &NewUser) -> Result<User> {
         let mut tx = self.writer.begin().await?;
-        let (region, org) = self
-            .user_binding(&mut tx, new.region_code.as_deref(), new.org_code.as_deref())
-            .await?;
+        let (region, org) = self.user_binding(&mut tx, new.region_code.as_deref(), new.org_code.as_deref()).await?;
         let mut sql = Sql::new("INSERT INTO users (username, display_name, password_hash, role, region_id, org_id, disabled, created_at) VALUES ");
         sql.tuple([
             new.username.clone().into(),
@@ -72,13 +55,8 @@ impl SqlStore {
             now_ms().into(),
         ]);
         sql.push(" RETURNING id");
-        let row = sql.fetch_optional(&mut *tx).await.map_err(|e| {
-            StoreError::from_unique(e, || format!("username {:?} is taken", new.username))
-        })?;
-        let id: i64 = row_get(
-            &row.ok_or_else(|| StoreError::Corrupt("insert returned nothing".into()))?,
-            "id",
-        )?;
+        let row = sql.fetch_optional(&mut *tx).await.map_err(|e| StoreError::from_unique(e, || format!("username {:?} is taken", new.username)))?;
+        let id: i64 = row_get(&row.ok_or_else(|| StoreError::Corrupt("insert returned nothing".into()))?, "id")?;
         tx.commit().await?;
         self.get_user_impl(id).await
     }
@@ -86,23 +64,14 @@ impl SqlStore {
     pub(crate) async fn get_user_impl(&self, id: i64) -> Result<User> {
         let mut sql = Sql::new(&format!("SELECT {USER_COLUMNS}{USER_FROM} WHERE u.id = "));
         sql.arg(id);
-        let row = sql
-            .fetch_optional(&self.reader)
-            .await?
-            .ok_or_else(|| StoreError::not_found("user", id))?;
+        let row = sql.fetch_optional(&self.reader).await?.ok_or_else(|| StoreError::not_found("user", id))?;
         Ok(user_from_row(&row)?.0)
     }
 
     pub(crate) async fn find_user_impl(&self, username: &str) -> Result<Option<(User, String)>> {
-        let mut sql = Sql::new(&format!(
-            "SELECT {USER_COLUMNS}{USER_FROM} WHERE u.username = "
-        ));
+        let mut sql = Sql::new(&format!("SELECT {USER_COLUMNS}{USER_FROM} WHERE u.username = "));
         sql.arg(username);
-        sql.fetch_optional(&self.reader)
-            .await?
-            .as_ref()
-            .map(user_from_row)
-            .transpose()
+        sql.fetch_optional(&self.reader).await?.as_ref().map(user_from_row).transpose()
     }
 
     pub(crate) async fn update_user_impl(&self, id: i64, patch: &UserPatch) -> Result<User> {
@@ -120,13 +89,8 @@ impl SqlStore {
         if let Some(disabled) = patch.disabled {
             sql.push(", disabled = ").arg(i64::from(disabled));
         }
-        let (region, org) = self
-            .user_binding(
-                &mut tx,
-                patch.region_code.as_ref().and_then(|c| c.as_deref()),
-                patch.org_code.as_ref().and_then(|c| c.as_deref()),
-            )
-            .await?;
+        let (region, org) =
+            self.user_binding(&mut tx, patch.region_code.as_ref().and_then(|c| c.as_deref()), patch.org_code.as_ref().and_then(|c| c.as_deref())).await?;
         if patch.region_code.is_some() {
             sql.push(", region_id = ").arg(region);
         }
@@ -140,47 +104,27 @@ impl SqlStore {
         if patch.password_hash.is_some() || patch.disabled == Some(true) {
             // A new password or a disabled account ends every session (API tokens stay until revoked).
             let mut revoke = Sql::new("UPDATE tokens SET revoked_at = ");
-            revoke
-                .arg(now_ms())
-                .push(" WHERE user_id = ")
-                .arg(id)
-                .push(" AND kind = 'session' AND revoked_at IS NULL");
+            revoke.arg(now_ms()).push(" WHERE user_id = ").arg(id).push(" AND kind = 'session' AND revoked_at IS NULL");
             revoke.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         self.get_user_impl(id).await
     }
 
-    pub(crate) async fn list_users_impl(
-        &self,
-        scope: &Jurisdiction,
-        page: &PageRequest,
-    ) -> Result<Page<User>> {
+    pub(crate) async fn list_users_impl(&self, scope: &Jurisdiction, page: &PageRequest) -> Result<Page<User>> {
         let mut sql = Sql::new(&format!("SELECT {USER_COLUMNS}{USER_FROM} LEFT JOIN regions og ON og.id = o.region_id WHERE 1 = 1"));
         if let Some((lo, hi)) = scope.path_range() {
-            sql.push(" AND ((g.ancestry || g.id || '/' >= ")
-                .arg(lo.clone())
-                .push(" AND g.ancestry || g.id || '/' < ")
-                .arg(hi.clone());
-            sql.push(") OR (og.ancestry || og.id || '/' >= ")
-                .arg(lo)
-                .push(" AND og.ancestry || og.id || '/' < ")
-                .arg(hi)
-                .push("))");
+            sql.push(" AND ((g.ancestry || g.id || '/' >= ").arg(lo.clone()).push(" AND g.ancestry || g.id || '/' < ").arg(hi.clone());
+            sql.push(") OR (og.ancestry || og.id || '/' >= ").arg(lo).push(" AND og.ancestry || og.id || '/' < ").arg(hi).push("))");
         }
         push_page(&mut sql, "u.id", page);
         let rows = sql.fetch_all(&self.reader).await?;
-        let items = rows
-            .iter()
-            .map(|row| user_from_row(row).map(|(u, _)| (u.id, u)))
-            .collect::<Result<Vec<_>>>()?;
+        let items = rows.iter().map(|row| user_from_row(row).map(|(u, _)| (u.id, u))).collect::<Result<Vec<_>>>()?;
         Ok(into_page(items, page))
     }
 
     pub(crate) async fn insert_token_impl(&self, token: &NewToken) -> Result<()> {
-        let mut sql = Sql::new(
-            "INSERT INTO tokens (token_hash, user_id, kind, name, created_at, expires_at) VALUES ",
-        );
+        let mut sql = Sql::new("INSERT INTO tokens (token_hash, user_id, kind, name, created_at, expires_at) VALUES ");
         sql.tuple([
             token.token_hash.clone().into(),
             token.user_id.into(),
@@ -193,34 +137,20 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn token_user_impl(
-        &self,
-        token_hash: &str,
-        now: i64,
-    ) -> Result<Option<(User, TokenKind)>> {
+    pub(crate) async fn token_user_impl(&self, token_hash: &str, now: i64) -> Result<Option<(User, TokenKind)>> {
         let mut sql = Sql::new(&format!("SELECT {USER_COLUMNS}, t.kind AS token_kind{USER_FROM} JOIN tokens t ON t.user_id = u.id WHERE t.token_hash = "));
-        sql.arg(token_hash)
-            .push(" AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ")
-            .arg(now)
-            .push(") AND u.disabled = 0");
+        sql.arg(token_hash).push(" AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ").arg(now).push(") AND u.disabled = 0");
         let Some(row) = sql.fetch_optional(&self.reader).await? else {
             return Ok(None);
         };
         let kind: String = row_get(&row, "token_kind")?;
-        let kind = if kind == "api" {
-            TokenKind::Api
-        } else {
-            TokenKind::Session
-        };
+        let kind = if kind == "api" { TokenKind::Api } else { TokenKind::Session };
         Ok(Some((user_from_row(&row)?.0, kind)))
     }
 
     pub(crate) async fn revoke_token_impl(&self, token_hash: &str, now: i64) -> Result<()> {
         let mut sql = Sql::new("UPDATE tokens SET revoked_at = ");
-        sql.arg(now)
-            .push(" WHERE token_hash = ")
-            .arg(token_hash)
-            .push(" AND revoked_at IS NULL");
+        sql.arg(now).push(" WHERE token_hash = ").arg(token_hash).push(" AND revoked_at IS NULL");
         sql.execute(&self.writer).await?;
         Ok(())
     }
@@ -253,11 +183,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn list_access_impl(
-        &self,
-        filter: &AccessFilter,
-        page: &PageRequest,
-    ) -> Result<Page<AccessEntry>> {
+    pub(crate) async fn list_access_impl(&self, filter: &AccessFilter, page: &PageRequest) -> Result<Page<AccessEntry>> {
         let mut sql = Sql::new("SELECT id, at, user_id, username, role, record_kind, record_id, action, request_id FROM access_audit WHERE 1 = 1");
         if let Some(username) = &filter.username {
             sql.push(" AND username = ").arg(username);
