@@ -2,7 +2,7 @@
 use linli_domain::{Device, DeviceKind, DeviceStatus, NewDevice, Position};
 use sqlx::any::AnyRow;
 
-use super::{into_page, like_pattern, now_ms, parse_json_object, push_page, push_path_range, push_spatial, row_get, Arg, Sql, SqlStore};
+use super::{into_page, like_pattern, now_ms, parse_json_object, push_page, push_path_range, push_spatial, row_get, Arg, SqlStore};
 use crate::error::StoreError;
 use crate::model::{prefix_range, DeviceFilter, DevicePatch, Jurisdiction, Page, PageRequest};
 use crate::Result;
@@ -33,7 +33,7 @@ fn device_from_row(row: &AnyRow) -> Result<(i64, String, Device)> {
 
 impl SqlStore {
     async fn device_row(&self, conn: &mut sqlx::AnyConnection, code: &str) -> Result<(i64, String, Device)> {
-        let mut sql = Sql::new(&format!("SELECT {DEVICE_COLUMNS}{DEVICE_FROM} WHERE d.code = "));
+        let mut sql = self.sql(&format!("SELECT {DEVICE_COLUMNS}{DEVICE_FROM} WHERE d.code = "));
         sql.arg(code);
         let row = sql.fetch_optional(&mut *conn).await?.ok_or_else(|| StoreError::not_found("device", code))?;
         device_from_row(&row)
@@ -46,7 +46,7 @@ impl SqlStore {
             Some(code) => Some(self.referenced_organisation(&mut tx, scope, "owner_org_code", code).await?),
             None => None,
         };
-        let mut sql = Sql::new(&format!("INSERT INTO devices ({DEVICE_INSERT_COLUMNS}) VALUES "));
+        let mut sql = self.sql(&format!("INSERT INTO devices ({DEVICE_INSERT_COLUMNS}) VALUES "));
         sql.tuple(device_values(new, region.id, region.path(), new.position.or(region.position), owner, now_ms()));
         sql.execute(&mut *tx).await.map_err(|e| StoreError::from_unique(e, || format!("device code {:?} already exists", new.code)))?;
         let (_, _, device) = self.device_row(&mut tx, &new.code).await?;
@@ -68,7 +68,7 @@ impl SqlStore {
         if !scope.covers_path(&path) {
             return Err(StoreError::out_of_scope("device", code));
         }
-        let mut sql = Sql::new("UPDATE devices SET updated_at = ");
+        let mut sql = self.sql("UPDATE devices SET updated_at = ");
         sql.arg(now_ms());
         if let Some(name) = &patch.name {
             sql.push(", name = ").arg(name);
@@ -109,7 +109,7 @@ impl SqlStore {
         if !scope.covers_path(&path) {
             return Err(StoreError::out_of_scope("device", code));
         }
-        let mut sql = Sql::new("DELETE FROM devices WHERE id = ");
+        let mut sql = self.sql("DELETE FROM devices WHERE id = ");
         sql.arg(id);
         sql.execute(&mut *tx).await?;
         tx.commit().await?;
@@ -117,7 +117,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn list_devices_impl(&self, scope: &Jurisdiction, filter: &DeviceFilter, page: &PageRequest) -> Result<Page<Device>> {
-        let mut sql = Sql::new(&format!("SELECT {DEVICE_COLUMNS}{DEVICE_FROM} WHERE 1 = 1"));
+        let mut sql = self.sql(&format!("SELECT {DEVICE_COLUMNS}{DEVICE_FROM} WHERE 1 = 1"));
         push_path_range(&mut sql, "d.region_path", scope.path_range());
         if let Some(within) = &filter.within_code {
             let key = self.referenced_region(&self.reader, scope, "within", within).await?;

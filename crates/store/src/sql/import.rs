@@ -7,7 +7,7 @@ use super::devices::{device_values, DEVICE_INSERT_COLUMNS};
 use super::organisations::{organisation_values, ORG_INSERT_COLUMNS};
 use super::regions::region_values;
 use super::residents::{resident_values, RESIDENT_INSERT_COLUMNS};
-use super::{now_ms, row_get, Arg, Sql, SqlStore};
+use super::{now_ms, row_get, Arg, SqlStore};
 use crate::error::{RowError, StoreError};
 use crate::model::{effective_position, ImportBatch, ImportSummary, Jurisdiction};
 use crate::Result;
@@ -55,7 +55,7 @@ impl SqlStore {
     async fn nodes_by_code(&self, tx: &mut Tx<'_>, codes: &[&str]) -> Result<HashMap<String, Node>> {
         let mut found = HashMap::new();
         for chunk in codes.chunks(CODES_PER_LOOKUP) {
-            let mut sql = Sql::new("SELECT id, code, level, ancestry, lon, lat FROM regions WHERE code IN ");
+            let mut sql = self.sql("SELECT id, code, level, ancestry, lon, lat FROM regions WHERE code IN ");
             sql.tuple(chunk.iter().map(|c| Arg::from(*c)));
             for row in sql.fetch_all(&mut **tx).await? {
                 let id: i64 = row_get(&row, "id")?;
@@ -79,7 +79,7 @@ impl SqlStore {
     async fn existing(&self, tx: &mut Tx<'_>, table: &str, column: &str, values: &[&str]) -> Result<HashSet<String>> {
         let mut found = HashSet::new();
         for chunk in values.chunks(CODES_PER_LOOKUP) {
-            let mut sql = Sql::new(&format!("SELECT {column} AS v FROM {table} WHERE {column} IN "));
+            let mut sql = self.sql(&format!("SELECT {column} AS v FROM {table} WHERE {column} IN "));
             sql.tuple(chunk.iter().map(|c| Arg::from(*c)));
             for row in sql.fetch_all(&mut **tx).await? {
                 found.insert(row_get(&row, "v")?);
@@ -93,7 +93,7 @@ impl SqlStore {
         let mut out = Vec::new();
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
-            let mut sql = Sql::new(head);
+            let mut sql = self.sql(head);
             for (i, values) in rows.by_ref().take(ROWS_PER_STATEMENT).enumerate() {
                 if i > 0 {
                     sql.push(", ");
@@ -310,7 +310,7 @@ impl SqlStore {
             .collect();
         self.insert_rows(tx, &format!("INSERT INTO organisations ({ORG_INSERT_COLUMNS}) VALUES "), values, None).await?;
         for (_, org) in rows.iter().filter(|(_, o)| o.parent_code.is_some()) {
-            let mut sql = Sql::new("UPDATE organisations SET parent_id = (SELECT id FROM organisations WHERE code = ");
+            let mut sql = self.sql("UPDATE organisations SET parent_id = (SELECT id FROM organisations WHERE code = ");
             sql.arg(org.parent_code.clone()).push(") WHERE code = ").arg(&org.code);
             sql.execute(&mut **tx).await?;
         }
@@ -334,7 +334,7 @@ impl SqlStore {
         let mut owners: HashMap<String, i64> = HashMap::new();
         let owner_codes: Vec<&str> = rows.iter().filter_map(|(_, d)| d.owner_org_code.as_deref()).collect::<HashSet<_>>().into_iter().collect();
         for chunk in owner_codes.chunks(CODES_PER_LOOKUP) {
-            let mut sql = Sql::new("SELECT id, code FROM organisations WHERE code IN ");
+            let mut sql = self.sql("SELECT id, code FROM organisations WHERE code IN ");
             sql.tuple(chunk.iter().map(|c| Arg::from(*c)));
             for row in sql.fetch_all(&mut **tx).await? {
                 owners.insert(row_get(&row, "code")?, row_get(&row, "id")?);

@@ -98,6 +98,11 @@ impl SqlStore {
         }
     }
 
+    /// Starts a statement in this backend's dialect.
+    pub(crate) fn sql(&self, text: &str) -> Sql {
+        Sql::new(self.dialect, text)
+    }
+
     pub async fn close(&self) {
         self.writer.close().await;
         self.reader.close().await;
@@ -107,7 +112,7 @@ impl SqlStore {
         let Some(code) = region_code else {
             return Ok(Jurisdiction::everywhere());
         };
-        let mut sql = Sql::new("SELECT id, ancestry FROM regions WHERE code = ");
+        let mut sql = self.sql("SELECT id, ancestry FROM regions WHERE code = ");
         sql.arg(code);
         let row = sql.fetch_optional(&self.reader).await?.ok_or_else(|| StoreError::not_found("region", code))?;
         let id: i64 = row_get(&row, "id")?;

@@ -2,7 +2,7 @@
 use linli_domain::{NewOrganisation, OrgKind, Organisation};
 use sqlx::any::AnyRow;
 
-use super::{into_page, like_pattern, now_ms, parse_json_object, push_page, row_get, Arg, Sql, SqlStore};
+use super::{into_page, like_pattern, now_ms, parse_json_object, push_page, row_get, Arg, SqlStore};
 use crate::error::StoreError;
 use crate::model::{prefix_range, Jurisdiction, OrganisationFilter, OrganisationPatch, Page, PageRequest};
 use crate::Result;
@@ -34,7 +34,7 @@ fn visible(scope: &Jurisdiction, region_path: &str) -> bool {
 
 impl SqlStore {
     pub(crate) async fn organisation_row(&self, conn: &mut sqlx::AnyConnection, code: &str) -> Result<(i64, String, Organisation)> {
-        let mut sql = Sql::new(&format!("SELECT {ORG_COLUMNS}{ORG_FROM} WHERE o.code = "));
+        let mut sql = self.sql(&format!("SELECT {ORG_COLUMNS}{ORG_FROM} WHERE o.code = "));
         sql.arg(code);
         let row = sql.fetch_optional(&mut *conn).await?.ok_or_else(|| StoreError::not_found("organisation", code))?;
         organisation_from_row(&row)
@@ -59,7 +59,7 @@ impl SqlStore {
             Some(parent) => Some(self.referenced_organisation(&mut tx, scope, "parent_code", parent).await?),
             None => None,
         };
-        let mut sql = Sql::new(&format!("INSERT INTO organisations ({ORG_INSERT_COLUMNS}) VALUES "));
+        let mut sql = self.sql(&format!("INSERT INTO organisations ({ORG_INSERT_COLUMNS}) VALUES "));
         sql.tuple(organisation_values(new, region.id, region.path(), parent_id, now_ms()));
         sql.execute(&mut *tx).await.map_err(|e| StoreError::from_unique(e, || format!("organisation code {:?} already exists", new.code)))?;
         let (_, _, organisation) = self.organisation_row(&mut tx, &new.code).await?;
@@ -82,7 +82,7 @@ impl SqlStore {
         if !scope.covers_path(&path) {
             return Err(StoreError::out_of_scope("organisation", code));
         }
-        let mut sql = Sql::new("UPDATE organisations SET updated_at = ");
+        let mut sql = self.sql("UPDATE organisations SET updated_at = ");
         sql.arg(now_ms());
         if let Some(name) = &patch.name {
             sql.push(", name = ").arg(name);
@@ -118,14 +118,14 @@ impl SqlStore {
             ("devices", "SELECT COUNT(*) AS n FROM devices WHERE owner_org_id = "),
             ("users", "SELECT COUNT(*) AS n FROM users WHERE org_id = "),
         ] {
-            let mut sql = Sql::new(query);
+            let mut sql = self.sql(query);
             sql.arg(id);
             let n: i64 = row_get(&sql.fetch_optional(&mut *tx).await?.ok_or_else(|| StoreError::Corrupt("count".into()))?, "n")?;
             if n > 0 {
                 return Err(StoreError::Conflict(format!("organisation {code:?} still has {n} {what}")));
             }
         }
-        let mut sql = Sql::new("DELETE FROM organisations WHERE id = ");
+        let mut sql = self.sql("DELETE FROM organisations WHERE id = ");
         sql.arg(id);
         sql.execute(&mut *tx).await?;
         tx.commit().await?;
@@ -133,7 +133,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn list_organisations_impl(&self, scope: &Jurisdiction, filter: &OrganisationFilter, page: &PageRequest) -> Result<Page<Organisation>> {
-        let mut sql = Sql::new(&format!("SELECT {ORG_COLUMNS}{ORG_FROM} WHERE 1 = 1"));
+        let mut sql = self.sql(&format!("SELECT {ORG_COLUMNS}{ORG_FROM} WHERE 1 = 1"));
         if let Some(root) = &scope.root {
             let (lo, hi) = prefix_range(&root.path);
             sql.push(" AND ((o.region_path >= ").arg(lo).push(" AND o.region_path < ").arg(hi);

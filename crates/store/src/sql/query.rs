@@ -1,9 +1,11 @@
-//! A tiny SQL builder: text plus typed arguments, numbered `$1, $2, …` for both backends.
+//! A tiny SQL builder: text plus typed arguments, with each backend's placeholders.
 //! sqlx's `QueryBuilder` cannot be used because the `Any` driver numbers no placeholders.
 use std::fmt::Write;
 
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::Any;
+
+use super::Dialect;
 
 #[derive(Debug, Clone)]
 pub(crate) enum Arg {
@@ -58,15 +60,16 @@ impl From<Option<&str>> for Arg {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Sql {
     pub text: String,
     args: Vec<Arg>,
+    dialect: Dialect,
 }
 
 impl Sql {
-    pub fn new(text: &str) -> Self {
-        Sql { text: text.to_string(), args: Vec::new() }
+    pub fn new(dialect: Dialect, text: &str) -> Self {
+        Sql { text: text.to_string(), args: Vec::new(), dialect }
     }
 
     pub fn push(&mut self, text: &str) -> &mut Self {
@@ -74,10 +77,17 @@ impl Sql {
         self
     }
 
-    /// Appends a placeholder for `value`.
+    /// Appends a placeholder for `value`. Every placeholder is used once, in order, so SQLite can
+    /// take anonymous `?`: its lookup of named parameters is linear per parameter, which made
+    /// 5,000-parameter bulk inserts quadratic.
     pub fn arg(&mut self, value: impl Into<Arg>) -> &mut Self {
         self.args.push(value.into());
-        let _ = write!(self.text, "${}", self.args.len());
+        match self.dialect {
+            Dialect::Sqlite => self.text.push('?'),
+            Dialect::Postgres => {
+                let _ = write!(self.text, "${}", self.args.len());
+            }
+        }
         self
     }
 

@@ -56,7 +56,7 @@ impl SqlStore {
     where
         E: sqlx::Executor<'c, Database = sqlx::Any>,
     {
-        let mut sql = Sql::new(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE r.code = "));
+        let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE r.code = "));
         sql.arg(code);
         let row = sql.fetch_optional(executor).await?.ok_or_else(|| StoreError::not_found("region", code))?;
         region_from_row(&row)
@@ -90,7 +90,7 @@ impl SqlStore {
         };
         let ancestry = parent.as_ref().map(RegionKey::path).unwrap_or_else(|| "/".to_string());
         let position = effective_position(new.geometry.as_ref(), parent.as_ref().and_then(|p| p.position));
-        let mut sql = Sql::new("INSERT INTO regions (code, level, name, parent_id, ancestry, geometry, lon, lat, attributes, updated_at) VALUES ");
+        let mut sql = self.sql("INSERT INTO regions (code, level, name, parent_id, ancestry, geometry, lon, lat, attributes, updated_at) VALUES ");
         sql.tuple(region_values(new, parent.as_ref().map(|p| p.id), ancestry, position, now_ms()));
         sql.execute(&mut *tx).await.map_err(|e| StoreError::from_unique(e, || format!("region code {:?} already exists", new.code)))?;
         let (_, region) = self.region_row(&mut *tx, &new.code).await?;
@@ -141,7 +141,7 @@ impl SqlStore {
         let position = effective_position(geometry.as_ref(), parent_position);
         let name = patch.name.clone().unwrap_or(region.name.clone());
         let attributes = patch.attributes.clone().unwrap_or(region.attributes.clone());
-        let mut sql = Sql::new("UPDATE regions SET name = ");
+        let mut sql = self.sql("UPDATE regions SET name = ");
         sql.arg(name).push(", geometry = ").arg(geometry.map(|g| g.0.to_string()));
         sql.push(", lon = ").arg(position.map(|p| p.lon)).push(", lat = ").arg(position.map(|p| p.lat));
         sql.push(", attributes = ").arg(serde_json::Value::Object(attributes).to_string()).push(", updated_at = ").arg(now_ms());
@@ -163,7 +163,7 @@ impl SqlStore {
     async fn rewrite_paths(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, old: &str, new: &str) -> Result<()> {
         let (lo, hi) = prefix_range(old);
         for (table, column) in [("regions", "ancestry"), ("residents", "region_path"), ("organisations", "region_path"), ("devices", "region_path")] {
-            let mut sql = Sql::new(&format!("UPDATE {table} SET {column} = "));
+            let mut sql = self.sql(&format!("UPDATE {table} SET {column} = "));
             sql.arg(new).push(&format!(" || substr({column}, CAST(")).arg(old.len() as i64 + 1).push(" AS INTEGER))");
             sql.push(&format!(" WHERE {column} >= ")).arg(lo.clone()).push(&format!(" AND {column} < ")).arg(hi.clone());
             sql.execute(&mut **tx).await?;
@@ -186,14 +186,14 @@ impl SqlStore {
             ("users", "SELECT COUNT(*) AS n FROM users WHERE region_id = "),
         ];
         for (what, query) in checks {
-            let mut sql = Sql::new(query);
+            let mut sql = self.sql(query);
             sql.arg(key.id);
             let n: i64 = row_get(&sql.fetch_optional(&mut *tx).await?.ok_or_else(|| StoreError::Corrupt("count".into()))?, "n")?;
             if n > 0 {
                 return Err(StoreError::Conflict(format!("region {code:?} still has {n} {what}; remove or move them first")));
             }
         }
-        let mut sql = Sql::new("DELETE FROM regions WHERE id = ");
+        let mut sql = self.sql("DELETE FROM regions WHERE id = ");
         sql.arg(key.id);
         sql.execute(&mut *tx).await?;
         tx.commit().await?;
@@ -201,7 +201,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn list_regions_impl(&self, scope: &Jurisdiction, filter: &RegionFilter, page: &PageRequest) -> Result<Page<Region>> {
-        let mut sql = Sql::new(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE 1 = 1"));
+        let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE 1 = 1"));
         self.push_region_subtree(&mut sql, scope.root.as_ref().map(|r| (r.id, r.path.clone())));
         if let Some(within) = &filter.within_code {
             let key = self.referenced_region(&self.reader, scope, "within", within).await?;
@@ -241,7 +241,7 @@ impl SqlStore {
         let ids: Vec<i64> = key.ancestry.split('/').filter_map(|s| s.parse().ok()).collect();
         let mut chain = Vec::with_capacity(ids.len() + 1);
         if !ids.is_empty() {
-            let mut sql = Sql::new(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE r.id IN "));
+            let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE r.id IN "));
             sql.tuple(ids.iter().map(|id| (*id).into()));
             let rows = sql.fetch_all(&self.reader).await?;
             let mut found: Vec<(RegionKey, Region)> = rows.iter().map(region_from_row).collect::<Result<_>>()?;

@@ -56,7 +56,7 @@ impl SqlStore {
             return Ok(residents);
         }
         let mut links =
-            Sql::new("SELECT d.resident_id, g.code, d.relation FROM resident_dwellings d JOIN regions g ON g.id = d.region_id WHERE d.resident_id IN ");
+            self.sql("SELECT d.resident_id, g.code, d.relation FROM resident_dwellings d JOIN regions g ON g.id = d.region_id WHERE d.resident_id IN ");
         links.tuple(residents.iter().map(|(_, r)| Arg::from(r.id)));
         links.push(" ORDER BY d.resident_id, g.code");
         let mut by_id: HashMap<i64, Vec<DwellingLink>> = HashMap::new();
@@ -75,7 +75,7 @@ impl SqlStore {
     }
 
     async fn resident_in(&self, conn: &mut sqlx::AnyConnection, scope: &Jurisdiction, id: i64) -> Result<Resident> {
-        let mut sql = Sql::new(&format!("SELECT {RESIDENT_COLUMNS}{RESIDENT_FROM} WHERE s.id = "));
+        let mut sql = self.sql(&format!("SELECT {RESIDENT_COLUMNS}{RESIDENT_FROM} WHERE s.id = "));
         sql.arg(id);
         let (path, resident) = self.residents_where(conn, sql).await?.pop().ok_or_else(|| StoreError::not_found("resident", id))?;
         if !scope.covers_path(&path) {
@@ -87,7 +87,7 @@ impl SqlStore {
     pub(crate) async fn create_resident_impl(&self, scope: &Jurisdiction, new: &NewResident) -> Result<Resident> {
         let mut tx = self.writer.begin().await?;
         let home = self.referenced_region(&mut *tx, scope, "dwelling_code", &new.home_code).await?;
-        let mut sql = Sql::new(&format!("INSERT INTO residents ({RESIDENT_INSERT_COLUMNS}) VALUES "));
+        let mut sql = self.sql(&format!("INSERT INTO residents ({RESIDENT_INSERT_COLUMNS}) VALUES "));
         sql.tuple(resident_values(new, home.id, home.path(), now_ms()));
         sql.push(" RETURNING id");
         let row = sql.fetch_optional(&mut *tx).await.map_err(|e| duplicate_id_number(e, new.id_number.as_deref()))?;
@@ -102,14 +102,14 @@ impl SqlStore {
 
     pub(crate) async fn update_resident_impl(&self, scope: &Jurisdiction, id: i64, patch: &ResidentPatch) -> Result<Resident> {
         let mut tx = self.writer.begin().await?;
-        let mut current = Sql::new(&format!("SELECT {RESIDENT_COLUMNS}{RESIDENT_FROM} WHERE s.id = "));
+        let mut current = self.sql(&format!("SELECT {RESIDENT_COLUMNS}{RESIDENT_FROM} WHERE s.id = "));
         current.arg(id);
         let row = current.fetch_optional(&mut *tx).await?.ok_or_else(|| StoreError::not_found("resident", id))?;
         let (path, _) = resident_from_row(&row)?;
         if !scope.covers_path(&path) {
             return Err(StoreError::out_of_scope("resident", id));
         }
-        let mut sql = Sql::new("UPDATE residents SET updated_at = ");
+        let mut sql = self.sql("UPDATE residents SET updated_at = ");
         sql.arg(now_ms());
         if let Some(name) = &patch.name {
             sql.push(", name = ").arg(name);
@@ -143,7 +143,7 @@ impl SqlStore {
         let mut tx = self.writer.begin().await?;
         self.resident_in(&mut tx, scope, id).await?;
         for table in ["DELETE FROM resident_dwellings WHERE resident_id = ", "DELETE FROM residents WHERE id = "] {
-            let mut sql = Sql::new(table);
+            let mut sql = self.sql(table);
             sql.arg(id);
             sql.execute(&mut *tx).await?;
         }
@@ -152,7 +152,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn list_residents_impl(&self, scope: &Jurisdiction, filter: &ResidentFilter, page: &PageRequest) -> Result<Page<Resident>> {
-        let mut sql = Sql::new(&format!("SELECT {RESIDENT_COLUMNS}{RESIDENT_FROM} WHERE 1 = 1"));
+        let mut sql = self.sql(&format!("SELECT {RESIDENT_COLUMNS}{RESIDENT_FROM} WHERE 1 = 1"));
         push_path_range(&mut sql, "s.region_path", scope.path_range());
         if let Some(within) = &filter.within_code {
             let key = self.referenced_region(&self.reader, scope, "within", within).await?;
@@ -183,11 +183,11 @@ impl SqlStore {
         let resident = self.resident_in(&mut tx, scope, id).await?;
         let dwelling = self.referenced_region(&mut *tx, scope, "dwelling_code", dwelling_code).await?;
         let sql = if resident.home_code == dwelling_code {
-            let mut sql = Sql::new("UPDATE residents SET home_relation = ");
+            let mut sql = self.sql("UPDATE residents SET home_relation = ");
             sql.arg(relation.as_str()).push(" WHERE id = ").arg(id);
             sql
         } else {
-            let mut sql = Sql::new("INSERT INTO resident_dwellings (resident_id, region_id, relation) VALUES ");
+            let mut sql = self.sql("INSERT INTO resident_dwellings (resident_id, region_id, relation) VALUES ");
             sql.tuple([id.into(), dwelling.id.into(), relation.as_str().into()]);
             sql.push(" ON CONFLICT (resident_id, region_id) DO UPDATE SET relation = excluded.relation");
             sql
@@ -203,7 +203,7 @@ impl SqlStore {
         if resident.home_code == dwelling_code {
             return Err(StoreError::invalid("dwelling_code", "the home dwelling cannot be unlinked; move the resident's home instead"));
         }
-        let mut sql = Sql::new("DELETE FROM resident_dwellings WHERE resident_id = ");
+        let mut sql = self.sql("DELETE FROM resident_dwellings WHERE resident_id = ");
         sql.arg(id).push(" AND region_id = (SELECT id FROM regions WHERE code = ").arg(dwelling_code).push(")");
         if sql.execute(&mut *tx).await? == 0 {
             return Err(StoreError::not_found("dwelling link", dwelling_code));

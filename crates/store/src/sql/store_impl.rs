@@ -3,14 +3,14 @@ use async_trait::async_trait;
 use linli_domain::region::{NewRegion, RegionPatch};
 use linli_domain::{Device, DwellingRelation, NewDevice, NewOrganisation, NewResident, Organisation, Region, Resident, User};
 
-use super::{push_path_range, row_get, Sql, SqlStore};
+use super::{push_path_range, row_get, SqlStore};
 use crate::model::*;
 use crate::{Result, Store};
 
 #[async_trait]
 impl Store for SqlStore {
     async fn ping(&self) -> Result<()> {
-        Sql::new("SELECT 1 AS one").fetch_optional(&self.reader).await?;
+        self.sql("SELECT 1 AS one").fetch_optional(&self.reader).await?;
         Ok(())
     }
 
@@ -149,7 +149,7 @@ impl Store for SqlStore {
             (&mut counts.devices, "SELECT COUNT(*) AS n FROM devices d WHERE 1 = 1", "d.region_path"),
         ];
         for (slot, query, column) in queries {
-            let mut sql = Sql::new(query);
+            let mut sql = self.sql(query);
             push_path_range(&mut sql, column, scope.path_range());
             let row = sql.fetch_optional(&self.reader).await?;
             *slot = row.map(|r| row_get::<i64>(&r, "n")).transpose()?.unwrap_or(0);

@@ -2,7 +2,7 @@
 use linli_domain::{Role, User};
 use sqlx::any::AnyRow;
 
-use super::{into_page, now_ms, push_page, row_get, Sql, SqlStore};
+use super::{into_page, now_ms, push_page, row_get, SqlStore};
 use crate::error::StoreError;
 use crate::model::{AccessEntry, AccessFilter, Jurisdiction, NewToken, NewUser, Page, PageRequest, TokenKind, UserPatch};
 use crate::Result;
@@ -43,7 +43,7 @@ impl SqlStore {
     pub(crate) async fn create_user_impl(&self, new: &NewUser) -> Result<User> {
         let mut tx = self.writer.begin().await?;
         let (region, org) = self.user_binding(&mut tx, new.region_code.as_deref(), new.org_code.as_deref()).await?;
-        let mut sql = Sql::new("INSERT INTO users (username, display_name, password_hash, role, region_id, org_id, disabled, created_at) VALUES ");
+        let mut sql = self.sql("INSERT INTO users (username, display_name, password_hash, role, region_id, org_id, disabled, created_at) VALUES ");
         sql.tuple([
             new.username.clone().into(),
             new.display_name.clone().into(),
@@ -62,21 +62,21 @@ impl SqlStore {
     }
 
     pub(crate) async fn get_user_impl(&self, id: i64) -> Result<User> {
-        let mut sql = Sql::new(&format!("SELECT {USER_COLUMNS}{USER_FROM} WHERE u.id = "));
+        let mut sql = self.sql(&format!("SELECT {USER_COLUMNS}{USER_FROM} WHERE u.id = "));
         sql.arg(id);
         let row = sql.fetch_optional(&self.reader).await?.ok_or_else(|| StoreError::not_found("user", id))?;
         Ok(user_from_row(&row)?.0)
     }
 
     pub(crate) async fn find_user_impl(&self, username: &str) -> Result<Option<(User, String)>> {
-        let mut sql = Sql::new(&format!("SELECT {USER_COLUMNS}{USER_FROM} WHERE u.username = "));
+        let mut sql = self.sql(&format!("SELECT {USER_COLUMNS}{USER_FROM} WHERE u.username = "));
         sql.arg(username);
         sql.fetch_optional(&self.reader).await?.as_ref().map(user_from_row).transpose()
     }
 
     pub(crate) async fn update_user_impl(&self, id: i64, patch: &UserPatch) -> Result<User> {
         let mut tx = self.writer.begin().await?;
-        let mut sql = Sql::new("UPDATE users SET id = id");
+        let mut sql = self.sql("UPDATE users SET id = id");
         if let Some(name) = &patch.display_name {
             sql.push(", display_name = ").arg(name);
         }
@@ -103,7 +103,7 @@ impl SqlStore {
         }
         if patch.password_hash.is_some() || patch.disabled == Some(true) {
             // A new password or a disabled account ends every session (API tokens stay until revoked).
-            let mut revoke = Sql::new("UPDATE tokens SET revoked_at = ");
+            let mut revoke = self.sql("UPDATE tokens SET revoked_at = ");
             revoke.arg(now_ms()).push(" WHERE user_id = ").arg(id).push(" AND kind = 'session' AND revoked_at IS NULL");
             revoke.execute(&mut *tx).await?;
         }
@@ -112,7 +112,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn list_users_impl(&self, scope: &Jurisdiction, page: &PageRequest) -> Result<Page<User>> {
-        let mut sql = Sql::new(&format!("SELECT {USER_COLUMNS}{USER_FROM} LEFT JOIN regions og ON og.id = o.region_id WHERE 1 = 1"));
+        let mut sql = self.sql(&format!("SELECT {USER_COLUMNS}{USER_FROM} LEFT JOIN regions og ON og.id = o.region_id WHERE 1 = 1"));
         if let Some((lo, hi)) = scope.path_range() {
             sql.push(" AND ((g.ancestry || g.id || '/' >= ").arg(lo.clone()).push(" AND g.ancestry || g.id || '/' < ").arg(hi.clone());
             sql.push(") OR (og.ancestry || og.id || '/' >= ").arg(lo).push(" AND og.ancestry || og.id || '/' < ").arg(hi).push("))");
@@ -124,7 +124,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn insert_token_impl(&self, token: &NewToken) -> Result<()> {
-        let mut sql = Sql::new("INSERT INTO tokens (token_hash, user_id, kind, name, created_at, expires_at) VALUES ");
+        let mut sql = self.sql("INSERT INTO tokens (token_hash, user_id, kind, name, created_at, expires_at) VALUES ");
         sql.tuple([
             token.token_hash.clone().into(),
             token.user_id.into(),
@@ -138,7 +138,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn token_user_impl(&self, token_hash: &str, now: i64) -> Result<Option<(User, TokenKind)>> {
-        let mut sql = Sql::new(&format!("SELECT {USER_COLUMNS}, t.kind AS token_kind{USER_FROM} JOIN tokens t ON t.user_id = u.id WHERE t.token_hash = "));
+        let mut sql = self.sql(&format!("SELECT {USER_COLUMNS}, t.kind AS token_kind{USER_FROM} JOIN tokens t ON t.user_id = u.id WHERE t.token_hash = "));
         sql.arg(token_hash).push(" AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ").arg(now).push(") AND u.disabled = 0");
         let Some(row) = sql.fetch_optional(&self.reader).await? else {
             return Ok(None);
@@ -149,7 +149,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn revoke_token_impl(&self, token_hash: &str, now: i64) -> Result<()> {
-        let mut sql = Sql::new("UPDATE tokens SET revoked_at = ");
+        let mut sql = self.sql("UPDATE tokens SET revoked_at = ");
         sql.arg(now).push(" WHERE token_hash = ").arg(token_hash).push(" AND revoked_at IS NULL");
         sql.execute(&self.writer).await?;
         Ok(())
@@ -161,7 +161,7 @@ impl SqlStore {
         }
         let mut tx = self.writer.begin().await?;
         for chunk in entries.chunks(500) {
-            let mut sql = Sql::new("INSERT INTO access_audit (at, user_id, username, role, record_kind, record_id, action, request_id) VALUES ");
+            let mut sql = self.sql("INSERT INTO access_audit (at, user_id, username, role, record_kind, record_id, action, request_id) VALUES ");
             for (i, e) in chunk.iter().enumerate() {
                 if i > 0 {
                     sql.push(", ");
@@ -184,7 +184,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn list_access_impl(&self, filter: &AccessFilter, page: &PageRequest) -> Result<Page<AccessEntry>> {
-        let mut sql = Sql::new("SELECT id, at, user_id, username, role, record_kind, record_id, action, request_id FROM access_audit WHERE 1 = 1");
+        let mut sql = self.sql("SELECT id, at, user_id, username, role, record_kind, record_id, action, request_id FROM access_audit WHERE 1 = 1");
         if let Some(username) = &filter.username {
             sql.push(" AND username = ").arg(username);
         }
