@@ -39,27 +39,35 @@ load_endpoints() { # $@: storage flags
     "$BIN" serve --listen "127.0.0.1:$PORT" "$@" > "$WORK/serve.log" 2>&1 &
     local server=$!
     for _ in $(seq 1 100); do curl -sf "127.0.0.1:$PORT/readyz" > /dev/null && break; sleep 0.2; done
-    local last_dwelling=$((DWELLINGS - 100))
+    # A cursor near the end of the dwellings, to show that deep pages cost what the first does.
+    local deep; deep=$(curl -s -H "authorization: Bearer $token" "127.0.0.1:$PORT/api/v1/regions?within=s5c9&level=dwelling&limit=1" | grep -o '"next_cursor":"[^"]*"' | cut -d'"' -f4)
     local endpoints=(
         "list dwellings|/api/v1/regions?level=dwelling&limit=50"
-        "list dwellings, deep page|/api/v1/regions?level=dwelling&limit=50&cursor=$last_dwelling"
+        "list dwellings, deep page|/api/v1/regions?level=dwelling&limit=50&cursor=$deep"
         "filter: dwellings within a community|/api/v1/regions?level=dwelling&within=s3c5&limit=50"
         "filter: children of a unit|/api/v1/regions?parent=s4c7b3u1&limit=50"
-        "bbox: dwellings in 300 m x 300 m|/api/v1/regions?level=dwelling&bbox=116.3550,40.0600,116.3585,40.0627&limit=50"
-        "bbox: buildings in a street|/api/v1/regions?level=building&bbox=116.30,40.05,116.33,40.08&limit=50"
-        "radius: dwellings within 200 m|/api/v1/regions?level=dwelling&near=116.3567,40.0613&radius=200&limit=50"
+        "bbox: dwellings in 300 m x 300 m|/api/v1/regions?level=dwelling&bbox=116.3732,40.0637,116.3768,40.0663&limit=50"
+        "bbox: buildings in a street|/api/v1/regions?level=building&bbox=116.36,40.055,116.39,40.075&limit=50"
+        "bbox: everything in 300 m x 300 m|/api/v1/regions?bbox=116.3732,40.0637,116.3768,40.0663&limit=50"
+        "radius: dwellings within 200 m|/api/v1/regions?level=dwelling&near=116.375,40.065&radius=200&limit=50"
+        "search: name or code substring|/api/v1/regions?q=s4c7b3u&limit=50"
         "get one dwelling|/api/v1/regions/s2c2b2u1d5"
         "residents within a building (masked)|/api/v1/residents?within=s1c1b1&limit=50"
+        "residents within a community (masked)|/api/v1/residents?within=s5c9&limit=50"
+        "residents by care tag in a street|/api/v1/residents?within=s2&care_tag=elderly_alone&limit=50"
     )
     for entry in "${endpoints[@]}"; do
         local name=${entry%%|*} path=${entry#*|}
-        local code; code=$(curl -s -o /dev/null -w '%{http_code}' -H "authorization: Bearer $token" "127.0.0.1:$PORT$path")
+        local body code count
+        body=$(curl -s -w '\n%{http_code}' -H "authorization: Bearer $token" "127.0.0.1:$PORT$path")
+        code=$(tail -n1 <<< "$body")
+        count=$(head -n -1 <<< "$body" | grep -o '"code":\|"id":[0-9]' | wc -l)
         local out; out=$(wrk -t1 -c4 -d"${DURATION}s" --latency -H "authorization: Bearer $token" "http://127.0.0.1:$PORT$path")
         local p50 p99 rps
         p50=$(awk '$1 == "50%" { print $2 }' <<< "$out")
         p99=$(awk '$1 == "99%" { print $2 }' <<< "$out")
         rps=$(awk '/Requests\/sec/ { print $2 }' <<< "$out")
-        echo "| $name | $code | $p50 | $p99 | $rps |"
+        echo "| $name | $code | $count | $p50 | $p99 | $rps |"
     done
     kill "$server"; wait "$server" 2> /dev/null || true
 }
@@ -70,8 +78,8 @@ echo "|---|---|"
 import_all --data-dir "$WORK/sqlite"
 echo "database file: $(du -sh "$WORK/sqlite" | cut -f1)"
 echo
-echo "| endpoint (wrk -t1 -c4 -d${DURATION}s) | status | p50 | p99 | requests/s |"
-echo "|---|---|---|---|---|"
+echo "| endpoint (wrk -t1 -c4 -d${DURATION}s) | status | records | p50 | p99 | requests/s |"
+echo "|---|---|---|---|---|---|"
 load_endpoints --data-dir "$WORK/sqlite"
 
 if [ -n "${BENCH_DATABASE_URL:-}" ]; then
@@ -85,7 +93,7 @@ if [ -n "${BENCH_DATABASE_URL:-}" ]; then
     import_all --database-url "$BENCH_DATABASE_URL"
     psql "$BENCH_DATABASE_URL" -qc "VACUUM ANALYZE" > /dev/null
     echo
-    echo "| endpoint (wrk -t1 -c4 -d${DURATION}s) | status | p50 | p99 | requests/s |"
-    echo "|---|---|---|---|---|"
+    echo "| endpoint (wrk -t1 -c4 -d${DURATION}s) | status | records | p50 | p99 | requests/s |"
+    echo "|---|---|---|---|---|---|"
     load_endpoints --database-url "$BENCH_DATABASE_URL"
 fi

@@ -70,9 +70,10 @@ pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequ
     if limit == 0 || limit > PageRequest::MAX_LIMIT {
         return Err(ApiError::bad_request("limit", format!("must be between 1 and {}", PageRequest::MAX_LIMIT)));
     }
-    let after = match cursor.filter(|c| !c.is_empty()) {
-        Some(cursor) => Some(cursor.parse::<i64>().map_err(|_| ApiError::bad_request("cursor", "is not a cursor this API returned"))?),
-        None => None,
-    };
+    // The store checks the cursor's shape; here only its size is bounded.
+    let after = cursor.filter(|c| !c.is_empty()).map(str::to_string);
+    if after.as_ref().is_some_and(|c| c.len() > 512) {
+        return Err(ApiError::bad_request("cursor", "is not a cursor this API returned"));
+    }
     Ok(PageRequest { limit, after })
 }

@@ -374,7 +374,8 @@ async fn spatial_and_paging(app: TestApp) {
             None => break,
         }
     }
-    assert_eq!(seen, ["d", "s", "c1", "c2", "b1", "b2", "h1", "h2"]);
+    assert_eq!(seen, ["d", "s", "c1", "b1", "h1", "c2", "b2", "h2"]);
+    assert_eq!(app.get(&leader, "/regions?cursor=../../etc").await.0, StatusCode::BAD_REQUEST);
     let (_, found) = app.get(&leader, "/regions?q=c2").await;
     assert_eq!(found["items"][0]["code"], "c2");
 }

@@ -38,6 +38,11 @@ impl Level {
         }
     }
 
+    /// Position in city … dwelling (0 … 9), distinct for every level.
+    pub fn ordinal(self) -> i64 {
+        Self::ALL.iter().position(|l| *l == self).unwrap_or(0) as i64
+    }
+
     /// Checks that `self` may sit under `parent`.
     pub fn check_parent(self, parent: Level) -> Result<(), InvalidField> {
         if self.rank() > parent.rank() {

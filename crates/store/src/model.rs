@@ -15,7 +15,7 @@ pub struct Jurisdiction {
 pub(crate) struct ScopeRoot {
     pub code: String,
     pub id: i64,
-    /// The root's own region path (its ancestry plus its id): every descendant's path starts with it.
+    /// The root's path: every descendant's path starts with it.
     pub path: String,
 }
 
@@ -46,11 +46,13 @@ pub(crate) fn prefix_range(path: &str) -> (String, String) {
     (path.to_string(), upper)
 }
 
-/// Keyset pagination: at most `limit` records after the cursor, in creation order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Keyset pagination: at most `limit` records after the cursor. Registry records come in
+/// hierarchy order (by the path of their node), users and audit entries in creation order.
+/// The cursor is the opaque `next_cursor` of the previous page.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageRequest {
     pub limit: u32,
-    pub after: Option<i64>,
+    pub after: Option<String>,
 }
 
 impl PageRequest {
@@ -79,6 +81,14 @@ impl<T> Page<T> {
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
     }
+}
+
+/// Parses a cursor made of a region path and a record id, `"/1/5/~42"`.
+pub(crate) fn parse_path_cursor(cursor: &str) -> Option<(String, i64)> {
+    let (path, id) = cursor.rsplit_once('~')?;
+    let well_formed = path.starts_with('/') && path.ends_with('/') && path.bytes().all(|b| b.is_ascii_digit() || b == b'/');
+    well_formed.then_some(())?;
+    Some((path.to_string(), id.parse().ok()?))
 }
 
 /// Spatial filters shared by regions and devices.

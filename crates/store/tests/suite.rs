@@ -213,11 +213,30 @@ async fn pagination_walks_every_record_once(store: &SqlStore) {
         assert!(got.items.len() <= 3);
         seen.extend(got.items.into_iter().map(|r| r.code));
         match got.next_cursor {
-            Some(cursor) => page.after = Some(cursor.parse().unwrap()),
+            Some(cursor) => page.after = Some(cursor),
             None => break,
         }
     }
-    assert_eq!(seen, ["cp", "hlg", "c1", "c2", "b1", "b2", "d1", "d2"]);
+    // Hierarchy order: each node followed by what lies below it.
+    assert_eq!(seen, ["cp", "hlg", "c1", "b1", "d1", "c2", "b2", "d2"]);
+    let bad = PageRequest { limit: 3, after: Some("not-a-cursor".into()) };
+    assert!(matches!(store.list_regions(&all, &RegionFilter::default(), &bad).await, Err(StoreError::Invalid(_))));
+
+    // Residents page in hierarchy order too, across several homes, each exactly once.
+    let people: Vec<(usize, NewResident)> =
+        (0..7).map(|i| (i + 2, resident(&format!("居民{i}"), &format!("11011419900307{:04}", i), if i % 2 == 0 { "d2" } else { "d1" }))).collect();
+    store.import(&all, &ImportBatch::Residents(people)).await.unwrap();
+    let mut page = PageRequest::first(2);
+    let mut names = Vec::new();
+    loop {
+        let got = store.list_residents(&all, &ResidentFilter::default(), &page).await.unwrap();
+        names.extend(got.items.into_iter().map(|r| r.name));
+        match got.next_cursor {
+            Some(cursor) => page.after = Some(cursor),
+            None => break,
+        }
+    }
+    assert_eq!(names, ["居民1", "居民3", "居民5", "居民0", "居民2", "居民4", "居民6"]);
 }
 
 async fn residents_link_dwellings_and_filter(store: &SqlStore) {

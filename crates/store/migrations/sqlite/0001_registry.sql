@@ -1,15 +1,18 @@
 -- The registry (人地事物), users and the access audit log.
--- Paths: `ancestry` lists the ids of a region's ancestors as '/1/5/27/' ('/' for a root);
--- other tables keep `region_path`, their region's ancestry plus its own id, so a jurisdiction is
--- one range scan on an index.
+-- Paths: `path` lists the ids from the root down to a region itself, '/1/5/27/'; other tables
+-- keep `region_path`, the path of their region. A jurisdiction (a node and everything below it)
+-- is then one range scan on an index, and lists ordered by path need no sort.
+-- `level_no` is the level's position in city … dwelling (0 … 9), indexed with the position so a
+-- bounding-box query for one level does not wade through the others.
 
 CREATE TABLE regions (
     id INTEGER PRIMARY KEY,
     code TEXT NOT NULL UNIQUE,
     level TEXT NOT NULL,
+    level_no INTEGER NOT NULL,
     name TEXT NOT NULL,
     parent_id INTEGER REFERENCES regions(id),
-    ancestry TEXT NOT NULL,
+    path TEXT NOT NULL,
     geometry TEXT,
     lon REAL,
     lat REAL,
@@ -17,16 +20,16 @@ CREATE TABLE regions (
     updated_at INTEGER NOT NULL
 );
 CREATE INDEX regions_parent ON regions(parent_id);
-CREATE INDEX regions_ancestry ON regions(ancestry);
-CREATE INDEX regions_level ON regions(level);
+CREATE UNIQUE INDEX regions_path ON regions(path);
+CREATE INDEX regions_level_path ON regions(level, path);
 
-CREATE VIRTUAL TABLE regions_rtree USING rtree(id, min_lon, max_lon, min_lat, max_lat);
+CREATE VIRTUAL TABLE regions_rtree USING rtree(id, min_lon, max_lon, min_lat, max_lat, min_level, max_level);
 CREATE TRIGGER regions_rtree_insert AFTER INSERT ON regions WHEN new.lon IS NOT NULL BEGIN
-    INSERT INTO regions_rtree VALUES (new.id, new.lon, new.lon, new.lat, new.lat);
+    INSERT INTO regions_rtree VALUES (new.id, new.lon, new.lon, new.lat, new.lat, new.level_no, new.level_no);
 END;
 CREATE TRIGGER regions_rtree_update AFTER UPDATE OF lon, lat ON regions BEGIN
     DELETE FROM regions_rtree WHERE id = old.id;
-    INSERT INTO regions_rtree SELECT new.id, new.lon, new.lon, new.lat, new.lat WHERE new.lon IS NOT NULL;
+    INSERT INTO regions_rtree SELECT new.id, new.lon, new.lon, new.lat, new.lat, new.level_no, new.level_no WHERE new.lon IS NOT NULL;
 END;
 CREATE TRIGGER regions_rtree_delete AFTER DELETE ON regions BEGIN
     DELETE FROM regions_rtree WHERE id = old.id;

@@ -2,7 +2,7 @@
 use linli_domain::{Device, DeviceKind, DeviceStatus, NewDevice, Position};
 use sqlx::any::AnyRow;
 
-use super::{into_page, like_pattern, now_ms, parse_json_object, push_page, push_path_range, push_spatial, row_get, Arg, SqlStore};
+use super::{into_page, like_pattern, now_ms, parse_json_object, push_page_by_region, push_path_range, push_spatial, region_cursor, row_get, Arg, SqlStore};
 use crate::error::StoreError;
 use crate::model::{prefix_range, DeviceFilter, DevicePatch, Jurisdiction, Page, PageRequest};
 use crate::Result;
@@ -47,7 +47,7 @@ impl SqlStore {
             None => None,
         };
         let mut sql = self.sql(&format!("INSERT INTO devices ({DEVICE_INSERT_COLUMNS}) VALUES "));
-        sql.tuple(device_values(new, region.id, region.path(), new.position.or(region.position), owner, now_ms()));
+        sql.tuple(device_values(new, region.id, region.path.clone(), new.position.or(region.position), owner, now_ms()));
         sql.execute(&mut *tx).await.map_err(|e| StoreError::from_unique(e, || format!("device code {:?} already exists", new.code)))?;
         let (_, _, device) = self.device_row(&mut tx, &new.code).await?;
         tx.commit().await?;
@@ -87,7 +87,7 @@ impl SqlStore {
         }
         if let Some(region_code) = &patch.region_code {
             let region = self.referenced_region(&mut *tx, scope, "region_code", region_code).await?;
-            sql.push(", region_id = ").arg(region.id).push(", region_path = ").arg(region.path());
+            sql.push(", region_id = ").arg(region.id).push(", region_path = ").arg(region.path.clone());
         }
         if let Some(owner) = &patch.owner_org_code {
             let owner_id = match owner {
@@ -118,11 +118,11 @@ impl SqlStore {
 
     pub(crate) async fn list_devices_impl(&self, scope: &Jurisdiction, filter: &DeviceFilter, page: &PageRequest) -> Result<Page<Device>> {
         let mut sql = self.sql(&format!("SELECT {DEVICE_COLUMNS}{DEVICE_FROM} WHERE 1 = 1"));
-        push_path_range(&mut sql, "d.region_path", scope.path_range());
-        if let Some(within) = &filter.within_code {
-            let key = self.referenced_region(&self.reader, scope, "within", within).await?;
-            push_path_range(&mut sql, "d.region_path", Some(prefix_range(&key.path())));
-        }
+        let subtree = match &filter.within_code {
+            Some(within) => Some(prefix_range(&self.referenced_region(&self.reader, scope, "within", within).await?.path)),
+            None => scope.path_range(),
+        };
+        push_path_range(&mut sql, "d.region_path", subtree);
         if let Some(kind) = filter.kind {
             sql.push(" AND d.kind = ").arg(kind.as_str());
         }
@@ -136,10 +136,10 @@ impl SqlStore {
             let pattern = like_pattern(q);
             sql.push(" AND (d.name LIKE ").arg(pattern.clone()).push(" ESCAPE '\\' OR d.code LIKE ").arg(pattern).push(" ESCAPE '\\')");
         }
-        push_spatial(&mut sql, self.dialect, "devices", "d", &filter.spatial);
-        push_page(&mut sql, "d.id", page);
+        push_spatial(&mut sql, self.dialect, "devices", "d", &filter.spatial, None);
+        push_page_by_region(&mut sql, "d.region_path", "d.id", page)?;
         let rows = sql.fetch_all(&self.reader).await?;
-        let items = rows.iter().map(|row| device_from_row(row).map(|(id, _, d)| (id, d))).collect::<Result<Vec<_>>>()?;
+        let items = rows.iter().map(|row| device_from_row(row).map(|(id, path, d)| (region_cursor(&path, id), d))).collect::<Result<Vec<_>>>()?;
         Ok(into_page(items, page))
     }
 }

@@ -10,6 +10,25 @@ pub enum Dialect {
 }
 
 impl Dialect {
+    /// Reserves `count` new region ids inside the writing transaction. Region ids are chosen
+    /// before inserting because a region's path includes its own id.
+    pub(crate) fn reserve_region_ids_sql(self, count: usize) -> (String, bool) {
+        match self {
+            // One writer at a time (the single-connection write pool), so MAX(id) is stable
+            // for the transaction; another process writing meanwhile makes the commit fail, not collide.
+            Dialect::Sqlite => ("SELECT COALESCE(MAX(id), 0) AS id FROM regions".to_string(), true),
+            Dialect::Postgres => (format!("SELECT nextval(pg_get_serial_sequence('regions', 'id')) AS id FROM generate_series(1, {count})"), false),
+        }
+    }
+
+    /// Refreshes the planner's statistics of a table (SQLite samples, so this stays fast).
+    pub(crate) fn analyze_sql(self, table: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("PRAGMA analysis_limit = 1000; ANALYZE {table}"),
+            Dialect::Postgres => format!("ANALYZE {table}"),
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Dialect::Sqlite => "sqlite",
@@ -19,21 +38,34 @@ impl Dialect {
 
     /// A predicate keeping rows of `table` (aliased `alias`, with `lon`/`lat` columns) inside the box,
     /// using SQLite's R*Tree side table or PostgreSQL's GiST index on `point(lon, lat)`.
-    pub(crate) fn push_in_bbox(self, sql: &mut Sql, table: &str, alias: &str, b: &BBox) {
+    /// With `level`, only rows of that level (`level_no`) are searched: regions index the level
+    /// as a third R*Tree dimension (SQLite) or as a latitude offset of 1000° a level (PostgreSQL).
+    pub(crate) fn push_in_bbox(self, sql: &mut Sql, table: &str, alias: &str, b: &BBox, level: Option<i64>) {
         match self {
             Dialect::Sqlite => {
                 sql.push(&format!(" AND {alias}.id IN (SELECT id FROM {table}_rtree WHERE min_lon >= "));
                 // The R*Tree stores 32-bit floats rounded outward, so it is a coarse filter; the
                 // exact comparison on the row's own columns follows.
                 sql.arg(b.min_lon).push(" AND max_lon <= ").arg(b.max_lon);
-                sql.push(" AND min_lat >= ").arg(b.min_lat).push(" AND max_lat <= ").arg(b.max_lat).push(")");
+                sql.push(" AND min_lat >= ").arg(b.min_lat).push(" AND max_lat <= ").arg(b.max_lat);
+                if let Some(level) = level {
+                    sql.push(" AND min_level >= ").arg(level).push(" AND max_level <= ").arg(level);
+                }
+                sql.push(")");
                 sql.push(&format!(" AND {alias}.lon BETWEEN ")).arg(b.min_lon).push(" AND ").arg(b.max_lon);
                 sql.push(&format!(" AND {alias}.lat BETWEEN ")).arg(b.min_lat).push(" AND ").arg(b.max_lat);
             }
-            Dialect::Postgres => {
-                sql.push(&format!(" AND {alias}.lon IS NOT NULL AND point({alias}.lon, {alias}.lat) <@ box(point("));
-                sql.arg(b.min_lon).push(", ").arg(b.min_lat).push("), point(").arg(b.max_lon).push(", ").arg(b.max_lat).push("))");
-            }
+            Dialect::Postgres => match level {
+                Some(level) => {
+                    let offset = 1000.0 * level as f64;
+                    sql.push(&format!(" AND {alias}.lon IS NOT NULL AND point({alias}.lon, {alias}.lat + 1000.0 * {alias}.level_no) <@ box(point("));
+                    sql.arg(b.min_lon).push(", ").arg(b.min_lat + offset).push("), point(").arg(b.max_lon).push(", ").arg(b.max_lat + offset).push("))");
+                }
+                None => {
+                    sql.push(&format!(" AND {alias}.lon IS NOT NULL AND point({alias}.lon, {alias}.lat) <@ box(point("));
+                    sql.arg(b.min_lon).push(", ").arg(b.min_lat).push("), point(").arg(b.max_lon).push(", ").arg(b.max_lat).push("))");
+                }
+            },
         }
     }
 }

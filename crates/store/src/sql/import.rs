@@ -5,7 +5,7 @@ use linli_domain::{device::NewDevice, organisation::NewOrganisation, region::New
 
 use super::devices::{device_values, DEVICE_INSERT_COLUMNS};
 use super::organisations::{organisation_values, ORG_INSERT_COLUMNS};
-use super::regions::region_values;
+use super::regions::{region_values, REGION_INSERT_COLUMNS};
 use super::residents::{resident_values, RESIDENT_INSERT_COLUMNS};
 use super::{now_ms, row_get, Arg, SqlStore};
 use crate::error::{RowError, StoreError};
@@ -15,6 +15,8 @@ use crate::Result;
 /// Rows per INSERT statement: large enough to amortise round trips, small enough for SQLite's
 /// 32,766-parameter limit with the widest table.
 const ROWS_PER_STATEMENT: usize = 500;
+/// Imports at least this large refresh the planner's statistics afterwards.
+const REFRESH_STATISTICS_AFTER: u64 = 10_000;
 /// Codes per `IN (…)` look-up.
 const CODES_PER_LOOKUP: usize = 500;
 
@@ -45,8 +47,18 @@ impl SqlStore {
         };
         if dry_run {
             tx.rollback().await?;
-        } else {
-            tx.commit().await?;
+            return Ok(ImportSummary { inserted });
+        }
+        tx.commit().await?;
+        if inserted >= REFRESH_STATISTICS_AFTER {
+            // Fresh statistics let the planners pick the path indexes for jurisdiction queries.
+            let table = match batch {
+                ImportBatch::Regions(_) => "regions",
+                ImportBatch::Residents(_) => "residents",
+                ImportBatch::Organisations(_) => "organisations",
+                ImportBatch::Devices(_) => "devices",
+            };
+            self.sql(&self.dialect.analyze_sql(table)).execute(&self.writer).await?;
         }
         Ok(ImportSummary { inserted })
     }
@@ -55,18 +67,18 @@ impl SqlStore {
     async fn nodes_by_code(&self, tx: &mut Tx<'_>, codes: &[&str]) -> Result<HashMap<String, Node>> {
         let mut found = HashMap::new();
         for chunk in codes.chunks(CODES_PER_LOOKUP) {
-            let mut sql = self.sql("SELECT id, code, level, ancestry, lon, lat FROM regions WHERE code IN ");
+            let mut sql = self.sql("SELECT id, code, level, path, lon, lat FROM regions WHERE code IN ");
             sql.tuple(chunk.iter().map(|c| Arg::from(*c)));
             for row in sql.fetch_all(&mut **tx).await? {
                 let id: i64 = row_get(&row, "id")?;
-                let ancestry: String = row_get(&row, "ancestry")?;
+
                 let level: String = row_get(&row, "level")?;
                 let lon: Option<f64> = row_get(&row, "lon")?;
                 let lat: Option<f64> = row_get(&row, "lat")?;
                 let node = Node {
                     id,
                     level: Level::parse("level", &level).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    path: format!("{ancestry}{id}/"),
+                    path: row_get(&row, "path")?,
                     position: lon.zip(lat).map(|(lon, lat)| Position { lon, lat }),
                 };
                 found.insert(row_get(&row, "code")?, node);
@@ -88,9 +100,8 @@ impl SqlStore {
         Ok(found)
     }
 
-    /// Inserts rows of values with multi-row statements; returns the `RETURNING` rows if asked.
-    async fn insert_rows(&self, tx: &mut Tx<'_>, head: &str, rows: Vec<Vec<Arg>>, returning: Option<&str>) -> Result<Vec<sqlx::any::AnyRow>> {
-        let mut out = Vec::new();
+    /// Inserts rows of values with multi-row statements.
+    async fn insert_rows(&self, tx: &mut Tx<'_>, head: &str, rows: Vec<Vec<Arg>>) -> Result<()> {
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
             let mut sql = self.sql(head);
@@ -100,17 +111,9 @@ impl SqlStore {
                 }
                 sql.tuple(values);
             }
-            match returning {
-                Some(columns) => {
-                    sql.push(" RETURNING ").push(columns);
-                    out.extend(sql.fetch_all(&mut **tx).await?);
-                }
-                None => {
-                    sql.execute(&mut **tx).await?;
-                }
-            }
+            sql.execute(&mut **tx).await?;
         }
-        Ok(out)
+        Ok(())
     }
 
     async fn import_regions(&self, tx: &mut Tx<'_>, scope: &Jurisdiction, rows: &[(usize, NewRegion)], dry_run: bool) -> Result<u64> {
@@ -172,43 +175,21 @@ impl SqlStore {
             return Ok(0);
         }
 
-        // Parents rank strictly above children, so inserting rank by rank inserts parents first.
+        // Parents rank strictly above children, so inserting by rank inserts parents first; ids are
+        // reserved up front because each path ends with the node's own id.
         let mut order: Vec<&(usize, NewRegion)> = rows.iter().collect();
         order.sort_by_key(|(row, r)| (r.level.rank(), *row));
+        let ids = self.reserve_region_ids(tx, order.len()).await?;
         let now = now_ms();
-        let mut start = 0;
-        while start < order.len() {
-            let rank = order[start].1.level.rank();
-            let end = order[start..].iter().position(|(_, r)| r.level.rank() != rank).map_or(order.len(), |n| start + n);
-            let mut values = Vec::with_capacity(end - start);
-            let mut pending: Vec<(&str, Level, Option<Position>)> = Vec::with_capacity(end - start);
-            for (_, region) in &order[start..end] {
-                let parent = region.parent_code.as_ref().and_then(|p| stored.get(p));
-                let ancestry = parent.map(|p| p.path.clone()).unwrap_or_else(|| "/".to_string());
-                let position = effective_position(region.geometry.as_ref(), parent.and_then(|p| p.position));
-                values.push(region_values(region, parent.map(|p| p.id), ancestry, position, now));
-                pending.push((&region.code, region.level, position));
-            }
-            let returned = self
-                .insert_rows(
-                    tx,
-                    "INSERT INTO regions (code, level, name, parent_id, ancestry, geometry, lon, lat, attributes, updated_at) VALUES ",
-                    values,
-                    Some("id, code, ancestry"),
-                )
-                .await?;
-            let mut by_code: HashMap<String, (i64, String)> = HashMap::with_capacity(returned.len());
-            for row in returned {
-                let id: i64 = row_get(&row, "id")?;
-                let ancestry: String = row_get(&row, "ancestry")?;
-                by_code.insert(row_get(&row, "code")?, (id, format!("{ancestry}{id}/")));
-            }
-            for (code, level, position) in pending {
-                let (id, path) = by_code.remove(code).ok_or_else(|| StoreError::Corrupt(format!("insert of {code:?} returned no id")))?;
-                stored.insert(code.to_string(), Node { id, level, path, position });
-            }
-            start = end;
+        let mut values = Vec::with_capacity(order.len());
+        for ((_, region), id) in order.into_iter().zip(ids) {
+            let parent = region.parent_code.as_ref().and_then(|p| stored.get(p));
+            let path = parent.map_or_else(|| format!("/{id}/"), |p| format!("{}{id}/", p.path));
+            let position = effective_position(region.geometry.as_ref(), parent.and_then(|p| p.position));
+            values.push(region_values(region, id, parent.map(|p| p.id), path.clone(), position, now));
+            stored.insert(region.code.clone(), Node { id, level: region.level, path, position });
         }
+        self.insert_rows(tx, &format!("INSERT INTO regions ({REGION_INSERT_COLUMNS}) VALUES "), values).await?;
         Ok(rows.len() as u64)
     }
 
@@ -249,7 +230,7 @@ impl SqlStore {
                 resident_values(r, node.id, node.path.clone(), now)
             })
             .collect();
-        self.insert_rows(tx, &format!("INSERT INTO residents ({RESIDENT_INSERT_COLUMNS}) VALUES "), values, None).await?;
+        self.insert_rows(tx, &format!("INSERT INTO residents ({RESIDENT_INSERT_COLUMNS}) VALUES "), values).await?;
         Ok(rows.len() as u64)
     }
 
@@ -308,7 +289,7 @@ impl SqlStore {
                 organisation_values(o, node.id, node.path.clone(), None, now)
             })
             .collect();
-        self.insert_rows(tx, &format!("INSERT INTO organisations ({ORG_INSERT_COLUMNS}) VALUES "), values, None).await?;
+        self.insert_rows(tx, &format!("INSERT INTO organisations ({ORG_INSERT_COLUMNS}) VALUES "), values).await?;
         for (_, org) in rows.iter().filter(|(_, o)| o.parent_code.is_some()) {
             let mut sql = self.sql("UPDATE organisations SET parent_id = (SELECT id FROM organisations WHERE code = ");
             sql.arg(org.parent_code.clone()).push(") WHERE code = ").arg(&org.code);
@@ -367,7 +348,7 @@ impl SqlStore {
                 device_values(d, node.id, node.path.clone(), d.position.or(node.position), owner, now)
             })
             .collect();
-        self.insert_rows(tx, &format!("INSERT INTO devices ({DEVICE_INSERT_COLUMNS}) VALUES "), values, None).await?;
+        self.insert_rows(tx, &format!("INSERT INTO devices ({DEVICE_INSERT_COLUMNS}) VALUES "), values).await?;
         Ok(rows.len() as u64)
     }
 }

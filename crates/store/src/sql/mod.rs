@@ -112,12 +112,10 @@ impl SqlStore {
         let Some(code) = region_code else {
             return Ok(Jurisdiction::everywhere());
         };
-        let mut sql = self.sql("SELECT id, ancestry FROM regions WHERE code = ");
+        let mut sql = self.sql("SELECT id, path FROM regions WHERE code = ");
         sql.arg(code);
         let row = sql.fetch_optional(&self.reader).await?.ok_or_else(|| StoreError::not_found("region", code))?;
-        let id: i64 = row_get(&row, "id")?;
-        let ancestry: String = row_get(&row, "ancestry")?;
-        Ok(Jurisdiction { root: Some(ScopeRoot { code: code.to_string(), id, path: format!("{ancestry}{id}/") }) })
+        Ok(Jurisdiction { root: Some(ScopeRoot { code: code.to_string(), id: row_get(&row, "id")?, path: row_get(&row, "path")? }) })
     }
 }
 
@@ -137,12 +135,17 @@ pub(crate) fn parse_json_object(raw: &str) -> Result<linli_domain::Attributes> {
     serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(format!("attributes: {e}")))
 }
 
-/// Cuts a fetched `limit + 1` rows to a page, with a cursor when more remain.
-pub(crate) fn into_page<T>(mut items: Vec<(i64, T)>, page: &PageRequest) -> Page<T> {
+/// Cuts a fetched `limit + 1` rows, each with its cursor, to a page with the cursor of its last
+/// row when more remain.
+pub(crate) fn into_page<T>(mut items: Vec<(String, T)>, page: &PageRequest) -> Page<T> {
     let more = items.len() > page.limit as usize;
     items.truncate(page.limit as usize);
-    let next_cursor = if more { items.last().map(|(id, _)| id.to_string()) } else { None };
+    let next_cursor = if more { items.last().map(|(cursor, _)| cursor.clone()) } else { None };
     Page { items: items.into_iter().map(|(_, item)| item).collect(), next_cursor }
+}
+
+fn bad_cursor() -> StoreError {
+    StoreError::invalid("cursor", "is not a cursor this API returned")
 }
 
 /// Escapes a user's search text for `LIKE … ESCAPE '\'` and wraps it for a substring match.
@@ -162,12 +165,13 @@ pub(crate) fn like_pattern(q: &str) -> String {
 /// Adds the bounding-box and radius filters on a table with `lon`/`lat` columns.
 /// The radius test is equirectangular (error under 0.5 % up to 100 km), which keeps it plain
 /// arithmetic that both backends evaluate without math extensions.
-pub(crate) fn push_spatial(sql: &mut Sql, dialect: Dialect, table: &str, alias: &str, filter: &crate::model::SpatialFilter) {
+/// `level` narrows the spatial index to one level of the hierarchy (regions only).
+pub(crate) fn push_spatial(sql: &mut Sql, dialect: Dialect, table: &str, alias: &str, filter: &crate::model::SpatialFilter, level: Option<i64>) {
     if let Some(bbox) = &filter.bbox {
-        dialect.push_in_bbox(sql, table, alias, bbox);
+        dialect.push_in_bbox(sql, table, alias, bbox, level);
     }
     if let Some(near) = &filter.near {
-        dialect.push_in_bbox(sql, table, alias, &linli_domain::BBox::around(near.center, near.radius_m));
+        dialect.push_in_bbox(sql, table, alias, &linli_domain::BBox::around(near.center, near.radius_m), level);
         let lon_scale = near.center.lat.to_radians().cos();
         let radius_deg = near.radius_m / METRES_PER_DEGREE;
         sql.push(&format!(" AND (({alias}.lon - ")).arg(near.center.lon).push(") * ").arg(lon_scale);
@@ -187,10 +191,42 @@ pub(crate) fn push_path_range(sql: &mut Sql, column: &str, range: Option<(String
     }
 }
 
-/// Adds the keyset condition and order/limit (one extra row to know whether more remain).
-pub(crate) fn push_page(sql: &mut Sql, id_column: &str, page: &PageRequest) {
-    if let Some(after) = page.after {
-        sql.push(&format!(" AND {id_column} > ")).arg(after);
+/// Adds the keyset condition and order/limit for creation order (cursor: the last id).
+/// One extra row is fetched to know whether more remain.
+pub(crate) fn push_page(sql: &mut Sql, id_column: &str, page: &PageRequest) -> Result<()> {
+    if let Some(after) = &page.after {
+        sql.push(&format!(" AND {id_column} > ")).arg(after.parse::<i64>().map_err(|_| bad_cursor())?);
     }
     sql.push(&format!(" ORDER BY {id_column} LIMIT ")).arg(i64::from(page.limit) + 1);
+    Ok(())
+}
+
+/// Keyset paging in hierarchy order over a unique path column (regions; cursor: the last path).
+pub(crate) fn push_page_by_path(sql: &mut Sql, path_column: &str, page: &PageRequest) -> Result<()> {
+    if let Some(after) = &page.after {
+        let valid = after.starts_with('/') && after.bytes().all(|b| b.is_ascii_digit() || b == b'/');
+        if !valid {
+            return Err(bad_cursor());
+        }
+        sql.push(&format!(" AND {path_column} > ")).arg(after.as_str());
+    }
+    sql.push(&format!(" ORDER BY {path_column} LIMIT ")).arg(i64::from(page.limit) + 1);
+    Ok(())
+}
+
+/// Keyset paging in hierarchy order over records attached to regions (cursor: `path~id`).
+/// The (region_path, id) index serves the order, so a page costs the same anywhere in a list.
+pub(crate) fn push_page_by_region(sql: &mut Sql, path_column: &str, id_column: &str, page: &PageRequest) -> Result<()> {
+    if let Some(after) = &page.after {
+        let (path, id) = crate::model::parse_path_cursor(after).ok_or_else(bad_cursor)?;
+        sql.push(&format!(" AND ({path_column} > ")).arg(path.clone()).push(&format!(" OR ({path_column} = ")).arg(path);
+        sql.push(&format!(" AND {id_column} > ")).arg(id).push("))");
+    }
+    sql.push(&format!(" ORDER BY {path_column}, {id_column} LIMIT ")).arg(i64::from(page.limit) + 1);
+    Ok(())
+}
+
+/// The cursor of a record attached to a region.
+pub(crate) fn region_cursor(path: &str, id: i64) -> String {
+    format!("{path}~{id}")
 }

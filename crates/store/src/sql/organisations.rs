@@ -2,7 +2,7 @@
 use linli_domain::{NewOrganisation, OrgKind, Organisation};
 use sqlx::any::AnyRow;
 
-use super::{into_page, like_pattern, now_ms, parse_json_object, push_page, row_get, Arg, SqlStore};
+use super::{into_page, like_pattern, now_ms, parse_json_object, push_page_by_region, region_cursor, row_get, Arg, SqlStore};
 use crate::error::StoreError;
 use crate::model::{prefix_range, Jurisdiction, OrganisationFilter, OrganisationPatch, Page, PageRequest};
 use crate::Result;
@@ -60,7 +60,7 @@ impl SqlStore {
             None => None,
         };
         let mut sql = self.sql(&format!("INSERT INTO organisations ({ORG_INSERT_COLUMNS}) VALUES "));
-        sql.tuple(organisation_values(new, region.id, region.path(), parent_id, now_ms()));
+        sql.tuple(organisation_values(new, region.id, region.path.clone(), parent_id, now_ms()));
         sql.execute(&mut *tx).await.map_err(|e| StoreError::from_unique(e, || format!("organisation code {:?} already exists", new.code)))?;
         let (_, _, organisation) = self.organisation_row(&mut tx, &new.code).await?;
         tx.commit().await?;
@@ -98,7 +98,7 @@ impl SqlStore {
         }
         if let Some(region_code) = &patch.region_code {
             let region = self.referenced_region(&mut *tx, scope, "region_code", region_code).await?;
-            sql.push(", region_id = ").arg(region.id).push(", region_path = ").arg(region.path());
+            sql.push(", region_id = ").arg(region.id).push(", region_path = ").arg(region.path.clone());
         }
         sql.push(" WHERE id = ").arg(id);
         sql.execute(&mut *tx).await?;
@@ -141,7 +141,7 @@ impl SqlStore {
         }
         if let Some(within) = &filter.within_code {
             let key = self.referenced_region(&self.reader, scope, "within", within).await?;
-            let (lo, hi) = prefix_range(&key.path());
+            let (lo, hi) = prefix_range(&key.path);
             sql.push(" AND o.region_path >= ").arg(lo).push(" AND o.region_path < ").arg(hi);
         }
         if let Some(kind) = filter.kind {
@@ -151,9 +151,9 @@ impl SqlStore {
             let pattern = like_pattern(q);
             sql.push(" AND (o.name LIKE ").arg(pattern.clone()).push(" ESCAPE '\\' OR o.code LIKE ").arg(pattern).push(" ESCAPE '\\')");
         }
-        push_page(&mut sql, "o.id", page);
+        push_page_by_region(&mut sql, "o.region_path", "o.id", page)?;
         let rows = sql.fetch_all(&self.reader).await?;
-        let items = rows.iter().map(|row| organisation_from_row(row).map(|(id, _, o)| (id, o))).collect::<Result<Vec<_>>>()?;
+        let items = rows.iter().map(|row| organisation_from_row(row).map(|(id, path, o)| (region_cursor(&path, id), o))).collect::<Result<Vec<_>>>()?;
         Ok(into_page(items, page))
     }
 }

@@ -3,13 +3,12 @@ use linli_domain::region::{NewRegion, RegionPatch};
 use linli_domain::{Geometry, Level, Position, Region};
 use sqlx::any::AnyRow;
 
-use super::{into_page, like_pattern, now_ms, parse_json_object, push_page, push_spatial, row_get, Sql, SqlStore};
+use super::{into_page, like_pattern, now_ms, parse_json_object, push_page_by_path, push_path_range, push_spatial, row_get, SqlStore};
 use crate::error::StoreError;
 use crate::model::{effective_position, prefix_range, Jurisdiction, Page, PageRequest, RegionFilter};
 use crate::Result;
 
-pub(crate) const REGION_COLUMNS: &str =
-    "r.id, r.code, r.level, r.name, p.code AS parent_code, r.ancestry, r.geometry, r.lon, r.lat, r.attributes, r.updated_at";
+pub(crate) const REGION_COLUMNS: &str = "r.id, r.code, r.level, r.name, p.code AS parent_code, r.path, r.geometry, r.lon, r.lat, r.attributes, r.updated_at";
 pub(crate) const REGION_FROM: &str = " FROM regions r LEFT JOIN regions p ON p.id = r.parent_id";
 
 /// What the store keeps about a node besides its public record.
@@ -17,14 +16,15 @@ pub(crate) const REGION_FROM: &str = " FROM regions r LEFT JOIN regions p ON p.i
 pub(crate) struct RegionKey {
     pub id: i64,
     pub level: Level,
-    pub ancestry: String,
+    /// Ids from the root down to the node itself; descendants' paths start with it.
+    pub path: String,
     pub position: Option<Position>,
 }
 
 impl RegionKey {
-    /// The node's own path: its ancestry plus its id. Descendants' ancestries start with it.
-    pub fn path(&self) -> String {
-        format!("{}{}/", self.ancestry, self.id)
+    /// The path of a child with id `id`.
+    pub fn child_path(&self, id: i64) -> String {
+        format!("{}{id}/", self.path)
     }
 }
 
@@ -36,7 +36,7 @@ pub(crate) fn region_from_row(row: &AnyRow) -> Result<(RegionKey, Region)> {
     let lon: Option<f64> = row_get(row, "lon")?;
     let lat: Option<f64> = row_get(row, "lat")?;
     let position = lon.zip(lat).map(|(lon, lat)| Position { lon, lat });
-    let key = RegionKey { id: row_get(row, "id")?, level, ancestry: row_get(row, "ancestry")?, position };
+    let key = RegionKey { id: row_get(row, "id")?, level, path: row_get(row, "path")?, position };
     let attributes: String = row_get(row, "attributes")?;
     let region = Region {
         code: row_get(row, "code")?,
@@ -71,7 +71,7 @@ impl SqlStore {
             Err(StoreError::NotFound { .. }) => return Err(StoreError::invalid(field, format!("region {code:?} does not exist"))),
             other => other?,
         };
-        if !scope.covers_path(&key.path()) {
+        if !scope.covers_path(&key.path.clone()) {
             return Err(StoreError::out_of_scope("region", code));
         }
         Ok(key)
@@ -88,10 +88,11 @@ impl SqlStore {
             None if scope.root.is_some() => return Err(StoreError::out_of_scope("region", &new.code)),
             None => None,
         };
-        let ancestry = parent.as_ref().map(RegionKey::path).unwrap_or_else(|| "/".to_string());
+        let id = self.reserve_region_ids(&mut tx, 1).await?[0];
+        let path = parent.as_ref().map_or_else(|| format!("/{id}/"), |p| p.child_path(id));
         let position = effective_position(new.geometry.as_ref(), parent.as_ref().and_then(|p| p.position));
-        let mut sql = self.sql("INSERT INTO regions (code, level, name, parent_id, ancestry, geometry, lon, lat, attributes, updated_at) VALUES ");
-        sql.tuple(region_values(new, parent.as_ref().map(|p| p.id), ancestry, position, now_ms()));
+        let mut sql = self.sql(&format!("INSERT INTO regions ({REGION_INSERT_COLUMNS}) VALUES "));
+        sql.tuple(region_values(new, id, parent.as_ref().map(|p| p.id), path, position, now_ms()));
         sql.execute(&mut *tx).await.map_err(|e| StoreError::from_unique(e, || format!("region code {:?} already exists", new.code)))?;
         let (_, region) = self.region_row(&mut *tx, &new.code).await?;
         tx.commit().await?;
@@ -100,7 +101,7 @@ impl SqlStore {
 
     pub(crate) async fn get_region_impl(&self, scope: &Jurisdiction, code: &str) -> Result<Region> {
         let (key, region) = self.region_row(&self.reader, code).await?;
-        if !scope.covers_path(&key.path()) {
+        if !scope.covers_path(&key.path.clone()) {
             return Err(StoreError::out_of_scope("region", code));
         }
         Ok(region)
@@ -109,19 +110,19 @@ impl SqlStore {
     pub(crate) async fn update_region_impl(&self, scope: &Jurisdiction, code: &str, patch: &RegionPatch) -> Result<Region> {
         let mut tx = self.writer.begin().await?;
         let (key, region) = self.region_row(&mut *tx, code).await?;
-        let old_path = key.path();
+        let old_path = key.path.clone();
         if !scope.covers_path(&old_path) {
             return Err(StoreError::out_of_scope("region", code));
         }
         let mut parent_id: Option<i64> = None;
-        let mut ancestry = key.ancestry.clone();
+        let mut new_path = old_path.clone();
         let mut parent_position = None;
         if let Some(parent_code) = &patch.parent_code {
             if parent_code == code {
                 return Err(StoreError::invalid("parent_code", "a node cannot be its own parent (cycle)"));
             }
             let parent = self.referenced_region(&mut *tx, scope, "parent_code", parent_code).await?;
-            if parent.path().starts_with(&old_path) {
+            if parent.path.clone().starts_with(&old_path) {
                 return Err(StoreError::invalid("parent_code", format!("{parent_code:?} lies below {code:?}; moving there would make a cycle")));
             }
             region.level.check_parent(parent.level).map_err(|e| StoreError::Invalid(e.into()))?;
@@ -129,7 +130,7 @@ impl SqlStore {
                 return Err(StoreError::out_of_scope("region", code));
             }
             parent_id = Some(parent.id);
-            ancestry = parent.path();
+            new_path = parent.child_path(key.id);
             parent_position = parent.position;
         } else if let Some(parent) = &region.parent_code {
             parent_position = self.region_row(&mut *tx, parent).await?.0.position;
@@ -146,12 +147,11 @@ impl SqlStore {
         sql.push(", lon = ").arg(position.map(|p| p.lon)).push(", lat = ").arg(position.map(|p| p.lat));
         sql.push(", attributes = ").arg(serde_json::Value::Object(attributes).to_string()).push(", updated_at = ").arg(now_ms());
         if let Some(parent_id) = parent_id {
-            sql.push(", parent_id = ").arg(parent_id).push(", ancestry = ").arg(ancestry.clone());
+            sql.push(", parent_id = ").arg(parent_id);
         }
         sql.push(" WHERE id = ").arg(key.id);
         sql.execute(&mut *tx).await?;
-        if parent_id.is_some() {
-            let new_path = format!("{ancestry}{}/", key.id);
+        if new_path != old_path {
             self.rewrite_paths(&mut tx, &old_path, &new_path).await?;
         }
         let (_, region) = self.region_row(&mut *tx, code).await?;
@@ -162,7 +162,7 @@ impl SqlStore {
     /// After a move, rewrites every stored path under `old` to start with `new` instead.
     async fn rewrite_paths(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, old: &str, new: &str) -> Result<()> {
         let (lo, hi) = prefix_range(old);
-        for (table, column) in [("regions", "ancestry"), ("residents", "region_path"), ("organisations", "region_path"), ("devices", "region_path")] {
+        for (table, column) in [("regions", "path"), ("residents", "region_path"), ("organisations", "region_path"), ("devices", "region_path")] {
             let mut sql = self.sql(&format!("UPDATE {table} SET {column} = "));
             sql.arg(new).push(&format!(" || substr({column}, CAST(")).arg(old.len() as i64 + 1).push(" AS INTEGER))");
             sql.push(&format!(" WHERE {column} >= ")).arg(lo.clone()).push(&format!(" AND {column} < ")).arg(hi.clone());
@@ -174,7 +174,7 @@ impl SqlStore {
     pub(crate) async fn delete_region_impl(&self, scope: &Jurisdiction, code: &str) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         let (key, _) = self.region_row(&mut *tx, code).await?;
-        if !scope.covers_path(&key.path()) || scope.root.as_ref().is_some_and(|r| r.id == key.id) {
+        if !scope.covers_path(&key.path.clone()) || scope.root.as_ref().is_some_and(|r| r.id == key.id) {
             return Err(StoreError::out_of_scope("region", code));
         }
         let checks = [
@@ -202,11 +202,12 @@ impl SqlStore {
 
     pub(crate) async fn list_regions_impl(&self, scope: &Jurisdiction, filter: &RegionFilter, page: &PageRequest) -> Result<Page<Region>> {
         let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE 1 = 1"));
-        self.push_region_subtree(&mut sql, scope.root.as_ref().map(|r| (r.id, r.path.clone())));
-        if let Some(within) = &filter.within_code {
-            let key = self.referenced_region(&self.reader, scope, "within", within).await?;
-            self.push_region_subtree(&mut sql, Some((key.id, key.path())));
-        }
+        // One range on the path: `within` lies inside the jurisdiction, so it replaces it.
+        let subtree = match &filter.within_code {
+            Some(within) => Some(prefix_range(&self.referenced_region(&self.reader, scope, "within", within).await?.path)),
+            None => scope.path_range(),
+        };
+        push_path_range(&mut sql, "r.path", subtree);
         if let Some(parent) = &filter.parent_code {
             let key = self.referenced_region(&self.reader, scope, "parent", parent).await?;
             sql.push(" AND r.parent_id = ").arg(key.id);
@@ -218,34 +219,37 @@ impl SqlStore {
             let pattern = like_pattern(q);
             sql.push(" AND (r.name LIKE ").arg(pattern.clone()).push(" ESCAPE '\\' OR r.code LIKE ").arg(pattern).push(" ESCAPE '\\')");
         }
-        push_spatial(&mut sql, self.dialect, "regions", "r", &filter.spatial);
-        push_page(&mut sql, "r.id", page);
+        push_spatial(&mut sql, self.dialect, "regions", "r", &filter.spatial, filter.level.map(Level::ordinal));
+        push_page_by_path(&mut sql, "r.path", page)?;
         let rows = sql.fetch_all(&self.reader).await?;
-        let items = rows.iter().map(|row| region_from_row(row).map(|(k, r)| (k.id, r))).collect::<Result<Vec<_>>>()?;
+        let items = rows.iter().map(|row| region_from_row(row).map(|(k, r)| (k.path, r))).collect::<Result<Vec<_>>>()?;
         Ok(into_page(items, page))
     }
 
-    /// The node `id` with path `path` and everything below it.
-    fn push_region_subtree(&self, sql: &mut Sql, root: Option<(i64, String)>) {
-        if let Some((id, path)) = root {
-            let (lo, hi) = prefix_range(&path);
-            sql.push(" AND (r.id = ").arg(id).push(" OR (r.ancestry >= ").arg(lo).push(" AND r.ancestry < ").arg(hi).push("))");
+    /// Reserves `count` ids for new regions inside the writing transaction.
+    pub(crate) async fn reserve_region_ids(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, count: usize) -> Result<Vec<i64>> {
+        let (query, from_max) = self.dialect.reserve_region_ids_sql(count);
+        let rows = self.sql(&query).fetch_all(&mut **tx).await?;
+        if from_max {
+            let max: i64 = rows.first().map(|r| row_get(r, "id")).transpose()?.unwrap_or(0);
+            return Ok((1..=count as i64).map(|n| max + n).collect());
         }
+        rows.iter().map(|r| row_get(r, "id")).collect()
     }
 
     pub(crate) async fn region_ancestors_impl(&self, scope: &Jurisdiction, code: &str) -> Result<Vec<Region>> {
         let (key, region) = self.region_row(&self.reader, code).await?;
-        if !scope.covers_path(&key.path()) {
+        if !scope.covers_path(&key.path.clone()) {
             return Err(StoreError::out_of_scope("region", code));
         }
-        let ids: Vec<i64> = key.ancestry.split('/').filter_map(|s| s.parse().ok()).collect();
+        let ids: Vec<i64> = key.path.split('/').filter_map(|s| s.parse().ok()).filter(|id| *id != key.id).collect();
         let mut chain = Vec::with_capacity(ids.len() + 1);
         if !ids.is_empty() {
             let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE r.id IN "));
             sql.tuple(ids.iter().map(|id| (*id).into()));
             let rows = sql.fetch_all(&self.reader).await?;
             let mut found: Vec<(RegionKey, Region)> = rows.iter().map(region_from_row).collect::<Result<_>>()?;
-            found.sort_by_key(|(k, _)| k.ancestry.len());
+            found.sort_by_key(|(k, _)| k.path.len());
             chain.extend(found.into_iter().map(|(_, r)| r));
         }
         chain.push(region);
@@ -253,14 +257,18 @@ impl SqlStore {
     }
 }
 
-/// The column values of one new region, in the order of the INSERT statements.
-pub(crate) fn region_values(new: &NewRegion, parent_id: Option<i64>, ancestry: String, position: Option<Position>, now: i64) -> Vec<super::Arg> {
+pub(crate) const REGION_INSERT_COLUMNS: &str = "id, code, level, level_no, name, parent_id, path, geometry, lon, lat, attributes, updated_at";
+
+/// The column values of one new region, in the order of [`REGION_INSERT_COLUMNS`].
+pub(crate) fn region_values(new: &NewRegion, id: i64, parent_id: Option<i64>, path: String, position: Option<Position>, now: i64) -> Vec<super::Arg> {
     vec![
+        id.into(),
         new.code.clone().into(),
         new.level.as_str().into(),
+        new.level.ordinal().into(),
         new.name.clone().into(),
         parent_id.into(),
-        ancestry.into(),
+        path.into(),
         new.geometry.as_ref().map(|g| g.0.to_string()).into(),
         position.map(|p| p.lon).into(),
         position.map(|p| p.lat).into(),

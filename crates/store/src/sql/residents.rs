@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use linli_domain::{CareTag, DwellingLink, DwellingRelation, Gender, NewResident, ResidenceKind, Resident};
 use sqlx::any::AnyRow;
 
-use super::{into_page, like_pattern, now_ms, parse_json_object, push_page, push_path_range, row_get, Arg, Sql, SqlStore};
+use super::{into_page, like_pattern, now_ms, parse_json_object, push_page_by_region, push_path_range, region_cursor, row_get, Arg, Sql, SqlStore};
 use crate::error::StoreError;
 use crate::model::{Jurisdiction, Page, PageRequest, ResidentFilter, ResidentPatch};
 use crate::Result;
@@ -88,7 +88,7 @@ impl SqlStore {
         let mut tx = self.writer.begin().await?;
         let home = self.referenced_region(&mut *tx, scope, "dwelling_code", &new.home_code).await?;
         let mut sql = self.sql(&format!("INSERT INTO residents ({RESIDENT_INSERT_COLUMNS}) VALUES "));
-        sql.tuple(resident_values(new, home.id, home.path(), now_ms()));
+        sql.tuple(resident_values(new, home.id, home.path.clone(), now_ms()));
         sql.push(" RETURNING id");
         let row = sql.fetch_optional(&mut *tx).await.map_err(|e| duplicate_id_number(e, new.id_number.as_deref()))?;
         let id: i64 = row_get(&row.ok_or_else(|| StoreError::Corrupt("insert returned nothing".into()))?, "id")?;
@@ -131,7 +131,7 @@ impl SqlStore {
         }
         if let Some(home_code) = &patch.home_code {
             let home = self.referenced_region(&mut *tx, scope, "dwelling_code", home_code).await?;
-            sql.push(", home_id = ").arg(home.id).push(", region_path = ").arg(home.path());
+            sql.push(", home_id = ").arg(home.id).push(", region_path = ").arg(home.path.clone());
         }
         sql.push(" WHERE id = ").arg(id);
         sql.execute(&mut *tx).await.map_err(|e| duplicate_id_number(e, patch.id_number.as_ref().and_then(|v| v.as_deref())))?;
@@ -153,11 +153,11 @@ impl SqlStore {
 
     pub(crate) async fn list_residents_impl(&self, scope: &Jurisdiction, filter: &ResidentFilter, page: &PageRequest) -> Result<Page<Resident>> {
         let mut sql = self.sql(&format!("SELECT {RESIDENT_COLUMNS}{RESIDENT_FROM} WHERE 1 = 1"));
-        push_path_range(&mut sql, "s.region_path", scope.path_range());
-        if let Some(within) = &filter.within_code {
-            let key = self.referenced_region(&self.reader, scope, "within", within).await?;
-            push_path_range(&mut sql, "s.region_path", Some(crate::model::prefix_range(&key.path())));
-        }
+        let subtree = match &filter.within_code {
+            Some(within) => Some(crate::model::prefix_range(&self.referenced_region(&self.reader, scope, "within", within).await?.path)),
+            None => scope.path_range(),
+        };
+        push_path_range(&mut sql, "s.region_path", subtree);
         if let Some(kind) = filter.residence_kind {
             sql.push(" AND s.residence_kind = ").arg(kind.as_str());
         }
@@ -173,9 +173,9 @@ impl SqlStore {
         if let Some(phone) = &filter.phone {
             sql.push(" AND s.phone = ").arg(phone);
         }
-        push_page(&mut sql, "s.id", page);
+        push_page_by_region(&mut sql, "s.region_path", "s.id", page)?;
         let items = self.residents_where(&mut *self.reader.acquire().await?, sql).await?;
-        Ok(into_page(items.into_iter().map(|(_, r)| (r.id, r)).collect(), page))
+        Ok(into_page(items.into_iter().map(|(path, r)| (region_cursor(&path, r.id), r)).collect(), page))
     }
 
     pub(crate) async fn link_dwelling_impl(&self, scope: &Jurisdiction, id: i64, dwelling_code: &str, relation: DwellingRelation) -> Result<Resident> {

@@ -142,8 +142,8 @@ impl Store for SqlStore {
     async fn counts(&self, scope: &Jurisdiction) -> Result<RegistryCounts> {
         let mut counts = RegistryCounts::default();
         let queries: [(&mut i64, &str, &str); 5] = [
-            (&mut counts.regions, "SELECT COUNT(*) AS n FROM regions r WHERE 1 = 1", "r.ancestry"),
-            (&mut counts.dwellings, "SELECT COUNT(*) AS n FROM regions r WHERE r.level = 'dwelling'", "r.ancestry"),
+            (&mut counts.regions, "SELECT COUNT(*) AS n FROM regions r WHERE 1 = 1", "r.path"),
+            (&mut counts.dwellings, "SELECT COUNT(*) AS n FROM regions r WHERE r.level = 'dwelling'", "r.path"),
             (&mut counts.residents, "SELECT COUNT(*) AS n FROM residents s WHERE 1 = 1", "s.region_path"),
             (&mut counts.organisations, "SELECT COUNT(*) AS n FROM organisations o WHERE 1 = 1", "o.region_path"),
             (&mut counts.devices, "SELECT COUNT(*) AS n FROM devices d WHERE 1 = 1", "d.region_path"),

@@ -114,12 +114,12 @@ impl SqlStore {
     pub(crate) async fn list_users_impl(&self, scope: &Jurisdiction, page: &PageRequest) -> Result<Page<User>> {
         let mut sql = self.sql(&format!("SELECT {USER_COLUMNS}{USER_FROM} LEFT JOIN regions og ON og.id = o.region_id WHERE 1 = 1"));
         if let Some((lo, hi)) = scope.path_range() {
-            sql.push(" AND ((g.ancestry || g.id || '/' >= ").arg(lo.clone()).push(" AND g.ancestry || g.id || '/' < ").arg(hi.clone());
-            sql.push(") OR (og.ancestry || og.id || '/' >= ").arg(lo).push(" AND og.ancestry || og.id || '/' < ").arg(hi).push("))");
+            sql.push(" AND ((g.path >= ").arg(lo.clone()).push(" AND g.path < ").arg(hi.clone());
+            sql.push(") OR (og.path >= ").arg(lo).push(" AND og.path < ").arg(hi).push("))");
         }
-        push_page(&mut sql, "u.id", page);
+        push_page(&mut sql, "u.id", page)?;
         let rows = sql.fetch_all(&self.reader).await?;
-        let items = rows.iter().map(|row| user_from_row(row).map(|(u, _)| (u.id, u))).collect::<Result<Vec<_>>>()?;
+        let items = rows.iter().map(|row| user_from_row(row).map(|(u, _)| (u.id.to_string(), u))).collect::<Result<Vec<_>>>()?;
         Ok(into_page(items, page))
     }
 
@@ -200,13 +200,13 @@ impl SqlStore {
         if let Some(to) = filter.to_ms {
             sql.push(" AND at < ").arg(to);
         }
-        push_page(&mut sql, "id", page);
+        push_page(&mut sql, "id", page)?;
         let rows = sql.fetch_all(&self.reader).await?;
         let items = rows
             .iter()
             .map(|row| {
                 Ok((
-                    row_get(row, "id")?,
+                    row_get::<i64>(row, "id")?.to_string(),
                     AccessEntry {
                         at: row_get(row, "at")?,
                         user_id: row_get(row, "user_id")?,
