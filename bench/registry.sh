@@ -15,7 +15,8 @@ WORK=${BENCH_DIR:-/tmp/linli-bench}
 PORT=${BENCH_PORT:-18090}
 DURATION=${BENCH_SECONDS:-10}
 
-cargo build --release -q -p linli -p linli-demo --example registry_csv
+cargo build --release -q -p linli --bin linli
+cargo build --release -q -p linli-demo --example registry_csv
 BIN=target/release/linli
 rm -rf "$WORK" && mkdir -p "$WORK"
 target/release/examples/registry_csv "$WORK/csv" "$DWELLINGS" "$RESIDENTS"
