@@ -376,6 +376,14 @@ async fn organisations_and_devices(store: &SqlStore) {
     let filter = DeviceFilter { kind: Some(linli_domain::DeviceKind::SmartBin), ..Default::default() };
     assert_eq!(store.list_devices(&all, &filter, &PageRequest::default()).await.unwrap().items.len(), 1);
     assert_eq!(store.list_devices(&c1, &DeviceFilter::default(), &PageRequest::default()).await.unwrap().items.len(), 1);
+    let near_cam = linli_domain::geo::Near::parse("near", "116.321,40.071", 100.0).unwrap();
+    let spatial = DeviceFilter { spatial: SpatialFilter { bbox: None, near: Some(near_cam) }, ..Default::default() };
+    let found: Vec<String> = store.list_devices(&all, &spatial, &PageRequest::default()).await.unwrap().items.into_iter().map(|d| d.code).collect();
+    assert_eq!(found, ["cam-1"]);
+    let bbox = BBox::parse("bbox", "116.33,40.07,116.35,40.09").unwrap();
+    let spatial = DeviceFilter { spatial: SpatialFilter { bbox: Some(bbox), near: None }, ..Default::default() };
+    let found: Vec<String> = store.list_devices(&all, &spatial, &PageRequest::default()).await.unwrap().items.into_iter().map(|d| d.code).collect();
+    assert_eq!(found, ["bin-1"]);
     let updated = store
         .update_device(
             &all,

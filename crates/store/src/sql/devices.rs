@@ -2,7 +2,9 @@
 use linli_domain::{Device, DeviceKind, DeviceStatus, NewDevice, Position};
 use sqlx::any::AnyRow;
 
-use super::{into_page, like_pattern, now_ms, parse_json_object, push_page_by_region, push_path_range, push_spatial, region_cursor, row_get, Arg, SqlStore};
+use super::{
+    into_page, like_pattern, now_ms, parse_json_object, push_page_by_region, push_spatial_where, region_cursor, row_get, spatial_boxes, Arg, SqlStore,
+};
 use crate::error::StoreError;
 use crate::model::{prefix_range, DeviceFilter, DevicePatch, Jurisdiction, Page, PageRequest};
 use crate::Result;
@@ -117,12 +119,14 @@ impl SqlStore {
     }
 
     pub(crate) async fn list_devices_impl(&self, scope: &Jurisdiction, filter: &DeviceFilter, page: &PageRequest) -> Result<Page<Device>> {
-        let mut sql = self.sql(&format!("SELECT {DEVICE_COLUMNS}{DEVICE_FROM} WHERE 1 = 1"));
         let subtree = match &filter.within_code {
             Some(within) => Some(prefix_range(&self.referenced_region(&self.reader, scope, "within", within).await?.path)),
             None => scope.path_range(),
         };
-        push_path_range(&mut sql, "d.region_path", subtree);
+        let mut sql = self.sql(&format!("SELECT {DEVICE_COLUMNS} FROM "));
+        let spatial = self.dialect.push_spatial_source(&mut sql, "devices", &spatial_boxes(&filter.spatial), None);
+        sql.push(if spatial { "devices d ON d.id = t.id" } else { "devices d" });
+        sql.push(" JOIN regions g ON g.id = d.region_id LEFT JOIN organisations o ON o.id = d.owner_org_id WHERE 1 = 1");
         if let Some(kind) = filter.kind {
             sql.push(" AND d.kind = ").arg(kind.as_str());
         }
@@ -136,8 +140,8 @@ impl SqlStore {
             let pattern = like_pattern(q);
             sql.push(" AND (d.name LIKE ").arg(pattern.clone()).push(" ESCAPE '\\' OR d.code LIKE ").arg(pattern).push(" ESCAPE '\\')");
         }
-        push_spatial(&mut sql, self.dialect, "devices", "d", &filter.spatial, None);
-        push_page_by_region(&mut sql, "d.region_path", "d.id", page)?;
+        push_spatial_where(&mut sql, self.dialect, "d", &filter.spatial, None);
+        push_page_by_region(&mut sql, "d.region_path", "d.id", subtree, page)?;
         let rows = sql.fetch_all(&self.reader).await?;
         let items = rows.iter().map(|row| device_from_row(row).map(|(id, path, d)| (region_cursor(&path, id), d))).collect::<Result<Vec<_>>>()?;
         Ok(into_page(items, page))

@@ -38,20 +38,34 @@ impl Dialect {
 
     /// A predicate keeping rows of `table` (aliased `alias`, with `lon`/`lat` columns) inside the box,
     /// using SQLite's R*Tree side table or PostgreSQL's GiST index on `point(lon, lat)`.
-    /// With `level`, only rows of that level (`level_no`) are searched: regions index the level
-    /// as a third R*Tree dimension (SQLite) or as a latitude offset of 1000° a level (PostgreSQL).
-    pub(crate) fn push_in_bbox(self, sql: &mut Sql, table: &str, alias: &str, b: &BBox, level: Option<i64>) {
+    /// Opens the FROM clause of a spatial query. On SQLite the R*Tree drives the query
+    /// (`CROSS JOIN` fixes the join order): its matches are few next to the table, and otherwise the
+    /// planner would walk the path-ordered index testing every row against the box. Returns whether
+    /// it wrote a source, which the caller then joins with `ON <alias>.id = t.id`.
+    /// With `level`, only that level (`level_no`) is searched: regions index the level as a third
+    /// R*Tree dimension.
+    pub(crate) fn push_spatial_source(self, sql: &mut Sql, table: &str, boxes: &[BBox], level: Option<i64>) -> bool {
+        if self != Dialect::Sqlite || boxes.is_empty() {
+            return false;
+        }
+        sql.push(&format!("(SELECT id FROM {table}_rtree WHERE 1 = 1"));
+        for b in boxes {
+            sql.push(" AND min_lon >= ").arg(b.min_lon).push(" AND max_lon <= ").arg(b.max_lon);
+            sql.push(" AND min_lat >= ").arg(b.min_lat).push(" AND max_lat <= ").arg(b.max_lat);
+        }
+        if let Some(level) = level {
+            sql.push(" AND min_level >= ").arg(level).push(" AND max_level <= ").arg(level);
+        }
+        sql.push(") t CROSS JOIN ");
+        true
+    }
+
+    /// The WHERE predicate keeping rows inside a box: exact on the row's own columns (the R*Tree
+    /// stores 32-bit floats rounded outward), and on PostgreSQL in a form its GiST indexes serve —
+    /// `point(lon, lat)`, or with `level`, `point(lon, lat + 1000 × level_no)`.
+    pub(crate) fn push_in_bbox(self, sql: &mut Sql, alias: &str, b: &BBox, level: Option<i64>) {
         match self {
             Dialect::Sqlite => {
-                sql.push(&format!(" AND {alias}.id IN (SELECT id FROM {table}_rtree WHERE min_lon >= "));
-                // The R*Tree stores 32-bit floats rounded outward, so it is a coarse filter; the
-                // exact comparison on the row's own columns follows.
-                sql.arg(b.min_lon).push(" AND max_lon <= ").arg(b.max_lon);
-                sql.push(" AND min_lat >= ").arg(b.min_lat).push(" AND max_lat <= ").arg(b.max_lat);
-                if let Some(level) = level {
-                    sql.push(" AND min_level >= ").arg(level).push(" AND max_level <= ").arg(level);
-                }
-                sql.push(")");
                 sql.push(&format!(" AND {alias}.lon BETWEEN ")).arg(b.min_lon).push(" AND ").arg(b.max_lon);
                 sql.push(&format!(" AND {alias}.lat BETWEEN ")).arg(b.min_lat).push(" AND ").arg(b.max_lat);
             }

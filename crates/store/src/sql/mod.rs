@@ -162,16 +162,20 @@ pub(crate) fn like_pattern(q: &str) -> String {
     out
 }
 
-/// Adds the bounding-box and radius filters on a table with `lon`/`lat` columns.
+/// The boxes a spatial filter searches: the bounding box, and the box around the radius.
+pub(crate) fn spatial_boxes(filter: &crate::model::SpatialFilter) -> Vec<linli_domain::BBox> {
+    filter.bbox.iter().copied().chain(filter.near.map(|n| linli_domain::BBox::around(n.center, n.radius_m))).collect()
+}
+
+/// Adds the bounding-box and radius predicates on a table with `lon`/`lat` columns; `level`
+/// narrows PostgreSQL's index to one level (regions only).
 /// The radius test is equirectangular (error under 0.5 % up to 100 km), which keeps it plain
 /// arithmetic that both backends evaluate without math extensions.
-/// `level` narrows the spatial index to one level of the hierarchy (regions only).
-pub(crate) fn push_spatial(sql: &mut Sql, dialect: Dialect, table: &str, alias: &str, filter: &crate::model::SpatialFilter, level: Option<i64>) {
-    if let Some(bbox) = &filter.bbox {
-        dialect.push_in_bbox(sql, table, alias, bbox, level);
+pub(crate) fn push_spatial_where(sql: &mut Sql, dialect: Dialect, alias: &str, filter: &crate::model::SpatialFilter, level: Option<i64>) {
+    for b in spatial_boxes(filter) {
+        dialect.push_in_bbox(sql, alias, &b, level);
     }
     if let Some(near) = &filter.near {
-        dialect.push_in_bbox(sql, table, alias, &linli_domain::BBox::around(near.center, near.radius_m), level);
         let lon_scale = near.center.lat.to_radians().cos();
         let radius_deg = near.radius_m / METRES_PER_DEGREE;
         sql.push(&format!(" AND (({alias}.lon - ")).arg(near.center.lon).push(") * ").arg(lon_scale);
@@ -201,26 +205,57 @@ pub(crate) fn push_page(sql: &mut Sql, id_column: &str, page: &PageRequest) -> R
     Ok(())
 }
 
-/// Keyset paging in hierarchy order over a unique path column (regions; cursor: the last path).
-pub(crate) fn push_page_by_path(sql: &mut Sql, path_column: &str, page: &PageRequest) -> Result<()> {
-    if let Some(after) = &page.after {
-        let valid = after.starts_with('/') && after.bytes().all(|b| b.is_ascii_digit() || b == b'/');
-        if !valid {
-            return Err(bad_cursor());
+/// Keyset paging in hierarchy order over a unique path column (regions; cursor: the last path),
+/// inside `subtree`. The cursor and the subtree's lower bound are merged into one bound: given
+/// two, the planners take one for the index range and filter with the other, which walked every
+/// row before the cursor.
+pub(crate) fn push_page_by_path(sql: &mut Sql, path_column: &str, subtree: Option<(String, String)>, page: &PageRequest) -> Result<()> {
+    let (lo, hi) = subtree.unzip();
+    match &page.after {
+        Some(after) => {
+            let valid = after.starts_with('/') && after.bytes().all(|b| b.is_ascii_digit() || b == b'/');
+            if !valid {
+                return Err(bad_cursor());
+            }
+            match lo {
+                Some(lo) if lo.as_str() > after.as_str() => sql.push(&format!(" AND {path_column} >= ")).arg(lo),
+                _ => sql.push(&format!(" AND {path_column} > ")).arg(after.as_str()),
+            };
         }
-        sql.push(&format!(" AND {path_column} > ")).arg(after.as_str());
+        None => {
+            if let Some(lo) = lo {
+                sql.push(&format!(" AND {path_column} >= ")).arg(lo);
+            }
+        }
+    }
+    if let Some(hi) = hi {
+        sql.push(&format!(" AND {path_column} < ")).arg(hi);
     }
     sql.push(&format!(" ORDER BY {path_column} LIMIT ")).arg(i64::from(page.limit) + 1);
     Ok(())
 }
 
-/// Keyset paging in hierarchy order over records attached to regions (cursor: `path~id`).
-/// The (region_path, id) index serves the order, so a page costs the same anywhere in a list.
-pub(crate) fn push_page_by_region(sql: &mut Sql, path_column: &str, id_column: &str, page: &PageRequest) -> Result<()> {
-    if let Some(after) = &page.after {
-        let (path, id) = crate::model::parse_path_cursor(after).ok_or_else(bad_cursor)?;
-        sql.push(&format!(" AND ({path_column} > ")).arg(path.clone()).push(&format!(" OR ({path_column} = ")).arg(path);
-        sql.push(&format!(" AND {id_column} > ")).arg(id).push("))");
+/// Keyset paging in hierarchy order over records attached to regions (cursor: `path~id`), inside
+/// `subtree`. The (region_path, id) index serves both the range and the order, so a page costs
+/// the same anywhere in a list; the cursor and the subtree's lower bound are merged as above.
+pub(crate) fn push_page_by_region(sql: &mut Sql, path_column: &str, id_column: &str, subtree: Option<(String, String)>, page: &PageRequest) -> Result<()> {
+    let (lo, hi) = subtree.unzip();
+    match &page.after {
+        Some(after) => {
+            let (path, id) = crate::model::parse_path_cursor(after).ok_or_else(bad_cursor)?;
+            match lo {
+                Some(lo) if lo > path => sql.push(&format!(" AND {path_column} >= ")).arg(lo),
+                _ => sql.push(&format!(" AND ({path_column}, {id_column}) > (")).arg(path).push(", ").arg(id).push(")"),
+            };
+        }
+        None => {
+            if let Some(lo) = lo {
+                sql.push(&format!(" AND {path_column} >= ")).arg(lo);
+            }
+        }
+    }
+    if let Some(hi) = hi {
+        sql.push(&format!(" AND {path_column} < ")).arg(hi);
     }
     sql.push(&format!(" ORDER BY {path_column}, {id_column} LIMIT ")).arg(i64::from(page.limit) + 1);
     Ok(())

@@ -151,7 +151,7 @@ impl SqlStore {
             let pattern = like_pattern(q);
             sql.push(" AND (o.name LIKE ").arg(pattern.clone()).push(" ESCAPE '\\' OR o.code LIKE ").arg(pattern).push(" ESCAPE '\\')");
         }
-        push_page_by_region(&mut sql, "o.region_path", "o.id", page)?;
+        push_page_by_region(&mut sql, "o.region_path", "o.id", None, page)?;
         let rows = sql.fetch_all(&self.reader).await?;
         let items = rows.iter().map(|row| organisation_from_row(row).map(|(id, path, o)| (region_cursor(&path, id), o))).collect::<Result<Vec<_>>>()?;
         Ok(into_page(items, page))

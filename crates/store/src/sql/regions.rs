@@ -3,7 +3,7 @@ use linli_domain::region::{NewRegion, RegionPatch};
 use linli_domain::{Geometry, Level, Position, Region};
 use sqlx::any::AnyRow;
 
-use super::{into_page, like_pattern, now_ms, parse_json_object, push_page_by_path, push_path_range, push_spatial, row_get, SqlStore};
+use super::{into_page, like_pattern, now_ms, parse_json_object, push_page_by_path, push_spatial_where, row_get, spatial_boxes, SqlStore};
 use crate::error::StoreError;
 use crate::model::{effective_position, prefix_range, Jurisdiction, Page, PageRequest, RegionFilter};
 use crate::Result;
@@ -201,13 +201,19 @@ impl SqlStore {
     }
 
     pub(crate) async fn list_regions_impl(&self, scope: &Jurisdiction, filter: &RegionFilter, page: &PageRequest) -> Result<Page<Region>> {
-        let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE 1 = 1"));
         // One range on the path: `within` lies inside the jurisdiction, so it replaces it.
         let subtree = match &filter.within_code {
             Some(within) => Some(prefix_range(&self.referenced_region(&self.reader, scope, "within", within).await?.path)),
             None => scope.path_range(),
         };
-        push_path_range(&mut sql, "r.path", subtree);
+        let level = filter.level.map(Level::ordinal);
+        let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS} FROM "));
+        let spatial = self.dialect.push_spatial_source(&mut sql, "regions", &spatial_boxes(&filter.spatial), level);
+        sql.push(if spatial {
+            "regions r ON r.id = t.id LEFT JOIN regions p ON p.id = r.parent_id WHERE 1 = 1"
+        } else {
+            "regions r LEFT JOIN regions p ON p.id = r.parent_id WHERE 1 = 1"
+        });
         if let Some(parent) = &filter.parent_code {
             let key = self.referenced_region(&self.reader, scope, "parent", parent).await?;
             sql.push(" AND r.parent_id = ").arg(key.id);
@@ -219,8 +225,8 @@ impl SqlStore {
             let pattern = like_pattern(q);
             sql.push(" AND (r.name LIKE ").arg(pattern.clone()).push(" ESCAPE '\\' OR r.code LIKE ").arg(pattern).push(" ESCAPE '\\')");
         }
-        push_spatial(&mut sql, self.dialect, "regions", "r", &filter.spatial, filter.level.map(Level::ordinal));
-        push_page_by_path(&mut sql, "r.path", page)?;
+        push_spatial_where(&mut sql, self.dialect, "r", &filter.spatial, level);
+        push_page_by_path(&mut sql, "r.path", subtree, page)?;
         let rows = sql.fetch_all(&self.reader).await?;
         let items = rows.iter().map(|row| region_from_row(row).map(|(k, r)| (k.path, r))).collect::<Result<Vec<_>>>()?;
         Ok(into_page(items, page))

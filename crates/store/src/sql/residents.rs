@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use linli_domain::{CareTag, DwellingLink, DwellingRelation, Gender, NewResident, ResidenceKind, Resident};
 use sqlx::any::AnyRow;
 
-use super::{into_page, like_pattern, now_ms, parse_json_object, push_page_by_region, push_path_range, region_cursor, row_get, Arg, Sql, SqlStore};
+use super::{into_page, like_pattern, now_ms, parse_json_object, push_page_by_region, region_cursor, row_get, Arg, Sql, SqlStore};
 use crate::error::StoreError;
 use crate::model::{Jurisdiction, Page, PageRequest, ResidentFilter, ResidentPatch};
 use crate::Result;
@@ -157,7 +157,7 @@ impl SqlStore {
             Some(within) => Some(crate::model::prefix_range(&self.referenced_region(&self.reader, scope, "within", within).await?.path)),
             None => scope.path_range(),
         };
-        push_path_range(&mut sql, "s.region_path", subtree);
+
         if let Some(kind) = filter.residence_kind {
             sql.push(" AND s.residence_kind = ").arg(kind.as_str());
         }
@@ -173,7 +173,7 @@ impl SqlStore {
         if let Some(phone) = &filter.phone {
             sql.push(" AND s.phone = ").arg(phone);
         }
-        push_page_by_region(&mut sql, "s.region_path", "s.id", page)?;
+        push_page_by_region(&mut sql, "s.region_path", "s.id", subtree, page)?;
         let items = self.residents_where(&mut *self.reader.acquire().await?, sql).await?;
         Ok(into_page(items.into_iter().map(|(path, r)| (region_cursor(&path, r.id), r)).collect(), page))
     }
