@@ -198,6 +198,9 @@ async fn open_store(config: &Config) -> anyhow::Result<Arc<SqlStore>> {
 }
 
 async fn serve(config: &Config, store: Arc<SqlStore>) -> anyhow::Result<()> {
+    // Evidence (photos, snapshots, clips) will live here whichever database holds the records.
+    let media = config.storage.data_dir.join("media");
+    std::fs::create_dir_all(&media).with_context(|| format!("cannot create media directory {}", media.display()))?;
     let listener = tokio::net::TcpListener::bind(config.listen_addr()?).await.with_context(|| format!("cannot listen on {}", config.server.listen))?;
     let address = listener.local_addr()?;
     let mut state = AppState::new(store.clone());

@@ -140,6 +140,9 @@ impl SqlStore {
             let pattern = like_pattern(q);
             sql.push(" AND (d.name LIKE ").arg(pattern.clone()).push(" ESCAPE '\\' OR d.code LIKE ").arg(pattern).push(" ESCAPE '\\')");
         }
+        if !spatial_boxes(&filter.spatial).is_empty() {
+            sql.plan_each_time();
+        }
         push_spatial_where(&mut sql, self.dialect, "d", &filter.spatial, None);
         push_page_by_region(&mut sql, "d.region_path", "d.id", subtree, page)?;
         let rows = sql.fetch_all(&self.reader).await?;

@@ -72,7 +72,7 @@ impl Dialect {
             Dialect::Postgres => match level {
                 Some(level) => {
                     let offset = 1000.0 * level as f64;
-                    sql.push(&format!(" AND {alias}.lon IS NOT NULL AND point({alias}.lon, {alias}.lat + 1000.0 * {alias}.level_no) <@ box(point("));
+                    sql.push(&format!(" AND {alias}.lon IS NOT NULL AND point({alias}.lon, {alias}.lat + 1000 * {alias}.level_no) <@ box(point("));
                     sql.arg(b.min_lon).push(", ").arg(b.min_lat + offset).push("), point(").arg(b.max_lon).push(", ").arg(b.max_lat + offset).push("))");
                 }
                 None => {

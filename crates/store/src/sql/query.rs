@@ -65,11 +65,20 @@ pub(crate) struct Sql {
     pub text: String,
     args: Vec<Arg>,
     dialect: Dialect,
+    persistent: bool,
 }
 
 impl Sql {
     pub fn new(dialect: Dialect, text: &str) -> Self {
-        Sql { text: text.to_string(), args: Vec::new(), dialect }
+        Sql { text: text.to_string(), args: Vec::new(), dialect, persistent: true }
+    }
+
+    /// Plans this statement for its actual arguments every time instead of caching a prepared
+    /// statement. For spatial filters: PostgreSQL's generic plan cannot see how small a box is and
+    /// walks the path index instead of the GiST index.
+    pub fn plan_each_time(&mut self) -> &mut Self {
+        self.persistent = false;
+        self
     }
 
     pub fn push(&mut self, text: &str) -> &mut Self {
@@ -105,7 +114,7 @@ impl Sql {
     }
 
     pub fn query(&self) -> sqlx::query::Query<'_, Any, AnyArguments<'_>> {
-        let mut query = sqlx::query(&self.text);
+        let mut query = sqlx::query(&self.text).persistent(self.persistent);
         for arg in &self.args {
             query = match arg {
                 Arg::Int(v) => query.bind(*v),

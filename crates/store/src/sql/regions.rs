@@ -225,6 +225,9 @@ impl SqlStore {
             let pattern = like_pattern(q);
             sql.push(" AND (r.name LIKE ").arg(pattern.clone()).push(" ESCAPE '\\' OR r.code LIKE ").arg(pattern).push(" ESCAPE '\\')");
         }
+        if !spatial_boxes(&filter.spatial).is_empty() {
+            sql.plan_each_time();
+        }
         push_spatial_where(&mut sql, self.dialect, "r", &filter.spatial, level);
         push_page_by_path(&mut sql, "r.path", subtree, page)?;
         let rows = sql.fetch_all(&self.reader).await?;
