@@ -29,6 +29,13 @@ impl Dialect {
         }
     }
 
+    /// Whether spatial lists are planned for their actual box: PostgreSQL's generic plan cannot
+    /// see how small a box is; SQLite's R*Tree drives the query whatever the box, and re-preparing
+    /// only costs it time.
+    pub(crate) fn plans_spatial_per_request(self) -> bool {
+        self == Dialect::Postgres
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Dialect::Sqlite => "sqlite",

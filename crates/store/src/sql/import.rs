@@ -87,6 +87,37 @@ impl SqlStore {
         Ok(found)
     }
 
+    /// Stored regions for the distinct codes a batch refers to.
+    async fn referenced_nodes<'a>(&self, tx: &mut Tx<'_>, codes: impl Iterator<Item = &'a str>) -> Result<HashMap<String, Node>> {
+        let distinct: Vec<&str> = codes.collect::<HashSet<_>>().into_iter().collect();
+        self.nodes_by_code(tx, &distinct).await
+    }
+
+    /// Checks that each row's key (`table.column`) is new: neither repeated in the batch nor
+    /// already stored. `reveal` puts the key in the message (not for personal data).
+    async fn check_new_keys<'a>(
+        &self,
+        tx: &mut Tx<'_>,
+        (table, column): (&str, &str),
+        keys: impl Iterator<Item = (usize, &'a str)>,
+        reveal: bool,
+        errors: &mut Vec<RowError>,
+    ) -> Result<()> {
+        let name = |key: &str| if reveal { format!("{column} {key:?}") } else { column.replace('_', " ") };
+        let mut first_rows: HashMap<&str, usize> = HashMap::new();
+        for (row, key) in keys {
+            if let Some(first) = first_rows.insert(key, row) {
+                first_rows.insert(key, first);
+                errors.push(row_error(row, column, format!("{} appears again (first on row {first})", name(key))));
+            }
+        }
+        let distinct: Vec<&str> = first_rows.keys().copied().collect();
+        for key in self.existing(tx, table, column, &distinct).await? {
+            errors.push(row_error(first_rows[key.as_str()], column, format!("{} already exists", name(&key))));
+        }
+        Ok(())
+    }
+
     /// Which of `values` already exist in `table.column`.
     async fn existing(&self, tx: &mut Tx<'_>, table: &str, column: &str, values: &[&str]) -> Result<HashSet<String>> {
         let mut found = HashSet::new();
@@ -118,29 +149,11 @@ impl SqlStore {
 
     async fn import_regions(&self, tx: &mut Tx<'_>, scope: &Jurisdiction, rows: &[(usize, NewRegion)], dry_run: bool) -> Result<u64> {
         let mut errors = Vec::new();
-        let mut in_batch: HashMap<&str, (usize, &NewRegion)> = HashMap::with_capacity(rows.len());
+        self.check_new_keys(tx, ("regions", "code"), rows.iter().map(|(row, r)| (*row, r.code.as_str())), true, &mut errors).await?;
+        let in_batch: HashMap<&str, &NewRegion> = rows.iter().map(|(_, r)| (r.code.as_str(), r)).collect();
         for (row, region) in rows {
-            if let Some((first, _)) = in_batch.insert(&region.code, (*row, region)) {
-                errors.push(row_error(*row, "code", format!("code {:?} appears again (first on row {first})", region.code)));
-            }
-        }
-        let codes: Vec<&str> = in_batch.keys().copied().collect();
-        for code in self.existing(tx, "regions", "code", &codes).await? {
-            let (row, _) = in_batch[code.as_str()];
-            errors.push(row_error(row, "code", format!("code {code:?} already exists")));
-        }
-        // Cycles among the batch's own parent links (a → b → a).
-        for (row, region) in rows {
-            let mut seen = vec![region.code.as_str()];
-            let mut next = region.parent_code.as_deref();
-            while let Some(code) = next {
-                if seen.contains(&code) {
-                    seen.push(code);
-                    errors.push(row_error(*row, "parent_code", format!("cycle in the hierarchy: {}", seen.join(" → "))));
-                    break;
-                }
-                seen.push(code);
-                next = in_batch.get(code).and_then(|(_, r)| r.parent_code.as_deref());
+            if let Some(cycle) = find_cycle(&region.code, |code| in_batch.get(code).and_then(|r| r.parent_code.as_deref())) {
+                errors.push(row_error(*row, "parent_code", format!("cycle in the hierarchy: {cycle}")));
             }
         }
         let outside: Vec<&str> =
@@ -154,7 +167,7 @@ impl SqlStore {
                 continue;
             };
             let parent_level = match (in_batch.get(parent_code.as_str()), stored.get(parent_code)) {
-                (Some((_, parent)), _) => parent.level,
+                (Some(parent), _) => parent.level,
                 (None, Some(node)) => {
                     if !scope.covers_path(&node.path) {
                         errors.push(row_error(*row, "parent_code", format!("parent {parent_code:?} is outside your jurisdiction")));
@@ -195,28 +208,12 @@ impl SqlStore {
 
     async fn import_residents(&self, tx: &mut Tx<'_>, scope: &Jurisdiction, rows: &[(usize, NewResident)], dry_run: bool) -> Result<u64> {
         let mut errors = Vec::new();
-        let mut id_numbers: HashMap<&str, usize> = HashMap::new();
+        // ID numbers are personal data: errors name the row, never the number.
+        let id_numbers = rows.iter().filter_map(|(row, r)| r.id_number.as_deref().map(|id| (*row, id)));
+        self.check_new_keys(tx, ("residents", "id_number"), id_numbers, false, &mut errors).await?;
+        let nodes = self.referenced_nodes(tx, rows.iter().map(|(_, r)| r.home_code.as_str())).await?;
         for (row, resident) in rows {
-            if let Some(id) = &resident.id_number {
-                if let Some(first) = id_numbers.insert(id, *row) {
-                    errors.push(row_error(*row, "id_number", format!("ID number appears again (first on row {first})")));
-                }
-            }
-        }
-        let numbers: Vec<&str> = id_numbers.keys().copied().collect();
-        for number in self.existing(tx, "residents", "id_number", &numbers).await? {
-            errors.push(row_error(id_numbers[number.as_str()], "id_number", "a resident with this ID number already exists"));
-        }
-        let homes: Vec<&str> = rows.iter().map(|(_, r)| r.home_code.as_str()).collect::<HashSet<_>>().into_iter().collect();
-        let nodes = self.nodes_by_code(tx, &homes).await?;
-        for (row, resident) in rows {
-            match nodes.get(&resident.home_code) {
-                None => errors.push(row_error(*row, "dwelling_code", format!("region {:?} does not exist", resident.home_code))),
-                Some(node) if !scope.covers_path(&node.path) => {
-                    errors.push(row_error(*row, "dwelling_code", format!("region {:?} is outside your jurisdiction", resident.home_code)))
-                }
-                Some(_) => {}
-            }
+            check_region(&mut errors, scope, &nodes, *row, "dwelling_code", &resident.home_code);
         }
         fail_on(errors)?;
         if dry_run {
@@ -236,41 +233,18 @@ impl SqlStore {
 
     async fn import_organisations(&self, tx: &mut Tx<'_>, scope: &Jurisdiction, rows: &[(usize, NewOrganisation)], dry_run: bool) -> Result<u64> {
         let mut errors = Vec::new();
-        let mut in_batch: HashMap<&str, (usize, &NewOrganisation)> = HashMap::new();
+        self.check_new_keys(tx, ("organisations", "code"), rows.iter().map(|(row, o)| (*row, o.code.as_str())), true, &mut errors).await?;
+        let in_batch: HashMap<&str, &NewOrganisation> = rows.iter().map(|(_, o)| (o.code.as_str(), o)).collect();
         for (row, org) in rows {
-            if let Some((first, _)) = in_batch.insert(&org.code, (*row, org)) {
-                errors.push(row_error(*row, "code", format!("code {:?} appears again (first on row {first})", org.code)));
-            }
-        }
-        let codes: Vec<&str> = in_batch.keys().copied().collect();
-        for code in self.existing(tx, "organisations", "code", &codes).await? {
-            errors.push(row_error(in_batch[code.as_str()].0, "code", format!("code {code:?} already exists")));
-        }
-        for (row, org) in rows {
-            let mut seen = vec![org.code.as_str()];
-            let mut next = org.parent_code.as_deref();
-            while let Some(code) = next {
-                if seen.contains(&code) {
-                    seen.push(code);
-                    errors.push(row_error(*row, "parent_code", format!("cycle among organisations: {}", seen.join(" → "))));
-                    break;
-                }
-                seen.push(code);
-                next = in_batch.get(code).and_then(|(_, o)| o.parent_code.as_deref());
+            if let Some(cycle) = find_cycle(&org.code, |code| in_batch.get(code).and_then(|o| o.parent_code.as_deref())) {
+                errors.push(row_error(*row, "parent_code", format!("cycle among organisations: {cycle}")));
             }
         }
         let outside_parents: Vec<&str> = rows.iter().filter_map(|(_, o)| o.parent_code.as_deref()).filter(|p| !in_batch.contains_key(p)).collect();
         let stored_parents = self.existing(tx, "organisations", "code", &outside_parents).await?;
-        let regions: Vec<&str> = rows.iter().map(|(_, o)| o.region_code.as_str()).collect::<HashSet<_>>().into_iter().collect();
-        let nodes = self.nodes_by_code(tx, &regions).await?;
+        let nodes = self.referenced_nodes(tx, rows.iter().map(|(_, o)| o.region_code.as_str())).await?;
         for (row, org) in rows {
-            match nodes.get(&org.region_code) {
-                None => errors.push(row_error(*row, "region_code", format!("region {:?} does not exist", org.region_code))),
-                Some(node) if !scope.covers_path(&node.path) => {
-                    errors.push(row_error(*row, "region_code", format!("region {:?} is outside your jurisdiction", org.region_code)))
-                }
-                Some(_) => {}
-            }
+            check_region(&mut errors, scope, &nodes, *row, "region_code", &org.region_code);
             if let Some(parent) = &org.parent_code {
                 if !in_batch.contains_key(parent.as_str()) && !stored_parents.contains(parent) {
                     errors.push(row_error(*row, "parent_code", format!("organisation {parent:?} exists neither in the file nor in the registry")));
@@ -300,18 +274,8 @@ impl SqlStore {
 
     async fn import_devices(&self, tx: &mut Tx<'_>, scope: &Jurisdiction, rows: &[(usize, NewDevice)], dry_run: bool) -> Result<u64> {
         let mut errors = Vec::new();
-        let mut in_batch: HashMap<&str, usize> = HashMap::new();
-        for (row, device) in rows {
-            if let Some(first) = in_batch.insert(&device.code, *row) {
-                errors.push(row_error(*row, "code", format!("code {:?} appears again (first on row {first})", device.code)));
-            }
-        }
-        let codes: Vec<&str> = in_batch.keys().copied().collect();
-        for code in self.existing(tx, "devices", "code", &codes).await? {
-            errors.push(row_error(in_batch[code.as_str()], "code", format!("code {code:?} already exists")));
-        }
-        let regions: Vec<&str> = rows.iter().map(|(_, d)| d.region_code.as_str()).collect::<HashSet<_>>().into_iter().collect();
-        let nodes = self.nodes_by_code(tx, &regions).await?;
+        self.check_new_keys(tx, ("devices", "code"), rows.iter().map(|(row, d)| (*row, d.code.as_str())), true, &mut errors).await?;
+        let nodes = self.referenced_nodes(tx, rows.iter().map(|(_, d)| d.region_code.as_str())).await?;
         let mut owners: HashMap<String, i64> = HashMap::new();
         let owner_codes: Vec<&str> = rows.iter().filter_map(|(_, d)| d.owner_org_code.as_deref()).collect::<HashSet<_>>().into_iter().collect();
         for chunk in owner_codes.chunks(CODES_PER_LOOKUP) {
@@ -322,13 +286,7 @@ impl SqlStore {
             }
         }
         for (row, device) in rows {
-            match nodes.get(&device.region_code) {
-                None => errors.push(row_error(*row, "region_code", format!("region {:?} does not exist", device.region_code))),
-                Some(node) if !scope.covers_path(&node.path) => {
-                    errors.push(row_error(*row, "region_code", format!("region {:?} is outside your jurisdiction", device.region_code)))
-                }
-                Some(_) => {}
-            }
+            check_region(&mut errors, scope, &nodes, *row, "region_code", &device.region_code);
             if let Some(owner) = &device.owner_org_code {
                 if !owners.contains_key(owner) {
                     errors.push(row_error(*row, "owner_org_code", format!("organisation {owner:?} does not exist")));
@@ -350,6 +308,29 @@ impl SqlStore {
             .collect();
         self.insert_rows(tx, &format!("INSERT INTO devices ({DEVICE_INSERT_COLUMNS}) VALUES "), values).await?;
         Ok(rows.len() as u64)
+    }
+}
+
+/// Follows parent links from `start`; the chain `a → b → a` when it comes back to a code it passed.
+fn find_cycle<'a>(start: &'a str, parent_of: impl Fn(&str) -> Option<&'a str>) -> Option<String> {
+    let mut seen = vec![start];
+    let mut next = parent_of(start);
+    while let Some(code) = next {
+        seen.push(code);
+        if seen[..seen.len() - 1].contains(&code) {
+            return Some(seen.join(" → "));
+        }
+        next = parent_of(code);
+    }
+    None
+}
+
+/// Checks a row's reference to a region: it exists and lies inside the jurisdiction.
+fn check_region(errors: &mut Vec<RowError>, scope: &Jurisdiction, nodes: &HashMap<String, Node>, row: usize, field: &str, code: &str) {
+    match nodes.get(code) {
+        None => errors.push(row_error(row, field, format!("region {code:?} does not exist"))),
+        Some(node) if !scope.covers_path(&node.path) => errors.push(row_error(row, field, format!("region {code:?} is outside your jurisdiction"))),
+        Some(_) => {}
     }
 }
 

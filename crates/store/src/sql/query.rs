@@ -74,8 +74,7 @@ impl Sql {
     }
 
     /// Plans this statement for its actual arguments every time instead of caching a prepared
-    /// statement. For spatial filters: PostgreSQL's generic plan cannot see how small a box is and
-    /// walks the path index instead of the GiST index.
+    /// statement (see `Dialect::plans_spatial_per_request`).
     pub fn plan_each_time(&mut self) -> &mut Self {
         self.persistent = false;
         self

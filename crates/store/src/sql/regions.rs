@@ -225,7 +225,7 @@ impl SqlStore {
             let pattern = like_pattern(q);
             sql.push(" AND (r.name LIKE ").arg(pattern.clone()).push(" ESCAPE '\\' OR r.code LIKE ").arg(pattern).push(" ESCAPE '\\')");
         }
-        if !spatial_boxes(&filter.spatial).is_empty() {
+        if self.dialect.plans_spatial_per_request() && !spatial_boxes(&filter.spatial).is_empty() {
             sql.plan_each_time();
         }
         push_spatial_where(&mut sql, self.dialect, "r", &filter.spatial, level);
