@@ -156,7 +156,10 @@ pub async fn create_token(
             state.check_user_in_scope(&actor, &user).await?;
             id
         }
-        _ => actor.user.id,
+        _ => {
+            actor.require(Role::holds_api_tokens, "issue long-lived API tokens")?;
+            actor.user.id
+        }
     };
     let now = now_ms();
     let expires_at = request.expires_in_days.map(|days| now + i64::from(days.clamp(1, 3650)) * 86_400_000);

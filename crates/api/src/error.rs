@@ -1,6 +1,6 @@
 //! The one error shape of the API: `{"code": "...", "message": "..."}`, with `errors` listing
 //! every bad field or row where there are several.
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use linli_domain::Invalid;
@@ -106,6 +106,10 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(invalid) => invalid.into(),
             StoreError::OutOfScope { .. } => ApiError::new(StatusCode::FORBIDDEN, "out_of_jurisdiction", error.to_string()),
             StoreError::Import(rows) => ApiError::rows(rows),
+            // PostgreSQL refuses NUL characters in text; SQLite stores them. Either way it is bad input.
+            StoreError::Database(sqlx_error) if is_bad_text(&sqlx_error) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", "text must not contain NUL characters")
+            }
             other => {
                 tracing::error!(error = %other, "store failure");
                 ApiError::internal()
@@ -114,11 +118,21 @@ impl From<StoreError> for ApiError {
     }
 }
 
+fn is_bad_text(error: &linli_store::DatabaseError) -> bool {
+    matches!(error, linli_store::DatabaseError::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")))
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         let status = rejection.status();
         let code = if status == StatusCode::UNSUPPORTED_MEDIA_TYPE { "unsupported_media_type" } else { "invalid_json" };
         ApiError::new(status, code, rejection.body_text().to_lowercase())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", rejection.body_text().to_lowercase())
     }
 }
 

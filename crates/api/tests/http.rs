@@ -93,6 +93,7 @@ async fn spawn_app(store: SqlStore, dir: Option<tempfile::TempDir>, session_ttl_
         ("resident", "resident", Some("h1"), None),
         ("steward", "data_steward", Some("s"), None),
         ("handler", "department_handler", None, Some("dept.urban_mgmt")),
+        ("street_admin", "admin", Some("s"), None),
     ] {
         let body = UserBody {
             username: username.into(),
@@ -215,6 +216,11 @@ async fn masking_and_audit(app: TestApp) {
     assert!(leader_audit["items"].as_array().unwrap().is_empty());
     assert_eq!(app.get(&gw, "/audit/access").await.0, StatusCode::FORBIDDEN);
 
+    // Free-form attributes never reach masked roles; a bound administrator reads no audit log.
+    assert!(zhang["attributes"].as_object().unwrap().is_empty());
+    let street_admin = app.login("street_admin").await;
+    assert_eq!(app.get(&street_admin, "/audit/access").await.0, StatusCode::FORBIDDEN);
+
     let resident = app.login("resident").await;
     let (status, body) = app.get(&resident, "/residents").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -281,7 +287,7 @@ async fn registry_crud_and_bad_input(app: TestApp) {
     let (status, ancestors) = app.get(&steward, "/regions/h1/ancestors").await;
     assert_eq!(status, StatusCode::OK);
     let chain: Vec<&str> = ancestors.as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
-    assert_eq!(chain, ["d", "s", "c1", "g1", "b1", "h1"]);
+    assert_eq!(chain, ["s", "c1", "g1", "b1", "h1"], "the chain stops at the top of the jurisdiction");
 
     let (status, resident) = app.send(reqwest::Method::POST, &steward, "/residents", json!({"name": "王五", "id_number": "110114200001011231", "phone": "13700000000", "dwelling_code": "h1", "care_tags": ["低保"], "residence_kind": "流动"})).await;
     assert_eq!(status, StatusCode::CREATED, "{resident}");
@@ -356,6 +362,11 @@ async fn spatial_and_paging(app: TestApp) {
     assert_eq!(page["items"][0]["code"], "h1");
     let (_, page) = app.get(&leader, "/regions?level=building&near=116.321,40.071&radius=100").await;
     assert_eq!(page["items"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect::<Vec<_>>(), ["b1"]);
+    let (status, body) = app.get(&leader, "/residents/not-a-number").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error(&body, "invalid_path");
+    let (status, body) = app.get(&leader, "/regions?q=%00").await;
+    assert!(status == StatusCode::OK || status == StatusCode::BAD_REQUEST, "{status} {body}");
     let (status, body) = app.get(&leader, "/regions?bbox=1,2,3").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["errors"][0]["field"], "bbox");
@@ -431,6 +442,30 @@ async fn api_tokens_and_users(app: TestApp) {
     assert_eq!(app.get(&api_token, "/auth/me").await.0, StatusCode::UNAUTHORIZED, "a disabled user's tokens stop working");
     let gw = app.login("gw").await;
     assert_eq!(app.get(&gw, "/users").await.0, StatusCode::FORBIDDEN);
+    let (status, _) = app.send(reqwest::Method::POST, &gw, "/auth/tokens", json!({"name": "mine"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "grid workers hold no long-lived tokens");
+
+    // A bound administrator can neither unbind anyone (themselves included) nor bind outside.
+    let street_admin = app.login("street_admin").await;
+    let (_, me) = app.get(&street_admin, "/auth/me").await;
+    let own_id = me["user"]["id"].as_i64().unwrap();
+    let (status, _) = app.send(reqwest::Method::PATCH, &street_admin, &format!("/users/{own_id}"), json!({"region_code": null})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app
+        .send(
+            reqwest::Method::POST,
+            &street_admin,
+            "/users",
+            json!({"username": "x2", "password": "another-pass", "role": "grid_worker", "region_code": "c1", "org_code": "dept.urban_mgmt"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the department serves the whole district, outside the street");
+    let (status, _) = app
+        .send(reqwest::Method::POST, &street_admin, "/users", json!({"username": "x3", "password": "another-pass", "role": "grid_worker", "region_code": "c1"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = app.send(reqwest::Method::PATCH, &admin, &format!("/users/{id}"), json!({"region_code": null})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a grid worker must stay bound: {body}");
     let (status, users) = app.get(&admin, "/users").await;
     assert_eq!(status, StatusCode::OK);
     assert!(users["items"].as_array().unwrap().len() >= 8);

@@ -41,6 +41,12 @@ impl Role {
         matches!(self, Role::Admin)
     }
 
+    /// Roles that may hold long-lived API tokens they issue themselves (administrators may issue
+    /// one for any user in their jurisdiction).
+    pub fn holds_api_tokens(self) -> bool {
+        matches!(self, Role::Integrator | Role::DataSteward | Role::Admin)
+    }
+
     /// Residents see only the registry's shape around their home, never other people.
     pub fn reads_people(self) -> bool {
         !matches!(self, Role::Resident)

@@ -21,12 +21,14 @@ pub fn mask_phone(phone: &str) -> String {
     mask_middle(phone, 3, 4)
 }
 
-/// Keeps the family name (first character): `张三` → `张*`, `欧阳娜娜` → `欧***`.
+/// Keeps the family name (first character): `张三` → `张*`, `欧阳娜娜` → `欧***`; a name of one
+/// character is starred whole.
 pub fn mask_name(name: &str) -> String {
     let mut chars = name.chars();
-    match chars.next() {
-        Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
-        None => String::new(),
+    match (chars.next(), chars.clone().next()) {
+        (Some(first), Some(_)) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
+        (Some(_), None) => "*".to_string(),
+        (None, _) => String::new(),
     }
 }
 
@@ -37,7 +39,9 @@ impl crate::person::Resident {
         self.id_number = self.id_number.as_deref().map(mask_id_number);
         self.phone = self.phone.as_deref().map(mask_phone);
         // The birth date is derived from the ID number and would un-mask part of it.
-        self.birth_date = self.birth_date.map(|d| format!("{}-**-**", &d[..4.min(d.len())]));
+        self.birth_date = self.birth_date.map(|d| format!("{}-**-**", d.chars().take(4).collect::<String>()));
+        // Free-form attributes may hold anything (an emergency contact's phone): none are shown.
+        self.attributes = Default::default();
         self
     }
 }
@@ -53,5 +57,6 @@ mod tests {
         assert_eq!(mask_name("张三"), "张*");
         assert_eq!(mask_name("欧阳娜娜"), "欧***");
         assert_eq!(mask_middle("123", 3, 4), "***");
+        assert_eq!(mask_name("张"), "*");
     }
 }

@@ -61,18 +61,19 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Loads defaults, the file (if given), then the environment.
+    /// Loads defaults, the file (if given), then the environment. The caller applies its flags
+    /// and then calls [`Config::validate`], so a flag can mend a bad configured value.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
             anyhow::ensure!(file.exists(), "config file {} does not exist", file.display());
             figment = figment.merge(Toml::file(file));
         }
-        // LINLI_TEST_* variables belong to the test suite, not to the server.
-        figment = figment.merge(Env::prefixed("LINLI_").filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_")).split("__"));
-        let config: Config = figment.extract().context("invalid configuration")?;
-        config.validate()?;
-        Ok(config)
+        // Only LINLI_SECTION__KEY variables are configuration; others (LINLI_PASSWORD for the CLI,
+        // LINLI_TEST_* for the test suite) are not.
+        figment = figment
+            .merge(Env::prefixed("LINLI_").filter(|key| key.as_str().contains("__") && !key.as_str().to_ascii_lowercase().starts_with("test_")).split("__"));
+        figment.extract().context("invalid configuration")
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
@@ -84,8 +85,15 @@ impl Config {
         Ok(())
     }
 
+    /// The first address `server.listen` (HOST:PORT, HOST a name or an IP) resolves to.
     pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
-        self.server.listen.parse().with_context(|| format!("server.listen {:?} is not HOST:PORT", self.server.listen))
+        use std::net::ToSocketAddrs;
+        self.server
+            .listen
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut addresses| addresses.next())
+            .with_context(|| format!("server.listen {:?} is not HOST:PORT", self.server.listen))
     }
 
     pub fn database_url(&self) -> Option<&str> {
@@ -125,6 +133,7 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("LINLI_AUTH__SESSION_TTL_HOURS", "5");
             jail.set_env("LINLI_TEST_DATABASE_URL", "postgres://ignored");
+            jail.set_env("LINLI_PASSWORD", "not configuration");
             let config = Config::load(Some(&file)).unwrap();
             assert_eq!(config.server.listen, "127.0.0.1:9000");
             assert_eq!(config.auth.session_ttl_hours, 5);
@@ -137,6 +146,8 @@ mod tests {
         let mut config = Config::default();
         config.server.listen = "nowhere".into();
         assert!(config.validate().is_err());
+        config.server.listen = "localhost:8080".into();
+        assert!(config.validate().is_ok());
         let mut config = Config::default();
         config.storage.database_url = Some("mysql://x".into());
         assert!(config.validate().is_err());

@@ -46,6 +46,7 @@ struct StorageArgs {
 }
 
 impl StorageArgs {
+    /// The configuration with these flags applied (not yet validated).
     fn config(&self) -> anyhow::Result<Config> {
         let mut config = Config::load(self.config.as_deref())?;
         if let Some(dir) = &self.data_dir {
@@ -54,7 +55,6 @@ impl StorageArgs {
         if let Some(url) = &self.database_url {
             config.storage.database_url = Some(url.clone());
         }
-        config.validate()?;
         Ok(config)
     }
 }
@@ -300,6 +300,7 @@ fn remove_demo_database(path: &Path) -> anyhow::Result<()> {
 
 async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let config = args.storage.config()?;
+    config.validate()?;
     init_logging(&config);
     let Some(kind) = linli_import::ImportKind::parse(&args.kind) else {
         bail!("unknown kind {:?}; expected one of {}", args.kind, linli_import::ImportKind::NAMES.join(", "));
@@ -343,6 +344,7 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
     match command {
         UserCommand::Create { username, password, role, display_name, region, org, storage } => {
             let config = storage.config()?;
+            config.validate()?;
             let store = open_store(&config).await?;
             let user = provision_user(store.as_ref(), UserBody { username, password, role, display_name, region_code: region, org_code: org })
                 .await
@@ -352,6 +354,7 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
         UserCommand::ResetPassword { username, password, storage } => {
             linli_domain::user::check_password(&password).map_err(|e| anyhow::anyhow!(e.to_string()))?;
             let config = storage.config()?;
+            config.validate()?;
             let store = open_store(&config).await?;
             let (user, _) = store.find_user(&username).await?.with_context(|| format!("no user {username:?}"))?;
             let hash = linli_api::auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e.message))?;
@@ -360,6 +363,7 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Token { username, name, expires_in_days, storage } => {
             let config = storage.config()?;
+            config.validate()?;
             let store = open_store(&config).await?;
             let (user, _) = store.find_user(&username).await?.with_context(|| format!("no user {username:?}"))?;
             let token = linli_api::auth::new_token();

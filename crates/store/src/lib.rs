@@ -21,6 +21,8 @@ use linli_domain::{
 pub use error::{RowError, StoreError};
 pub use model::*;
 pub use sql::SqlStore;
+/// The database driver's error, for callers that classify [`StoreError::Database`].
+pub use sqlx::Error as DatabaseError;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -42,7 +44,7 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a node with no children, people, devices or organisations attached.
     async fn delete_region(&self, scope: &Jurisdiction, code: &str) -> Result<()>;
     async fn list_regions(&self, scope: &Jurisdiction, filter: &RegionFilter, page: &PageRequest) -> Result<Page<Region>>;
-    /// The chain from the root down to (and including) the node.
+    /// The chain from the top of the jurisdiction down to (and including) the node.
     async fn region_ancestors(&self, scope: &Jurisdiction, code: &str) -> Result<Vec<Region>>;
 
     async fn create_resident(&self, scope: &Jurisdiction, new: &NewResident) -> Result<Resident>;

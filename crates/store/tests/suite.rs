@@ -139,6 +139,15 @@ async fn hierarchy_builds_and_refuses_bad_parents(store: &SqlStore) {
     let upside_down = store.create_region(&all, &region("s9", "street", Some("c1"), None)).await.unwrap_err();
     assert!(matches!(upside_down, StoreError::Invalid(_)));
 
+    // Moving a building's geometry carries the dwellings that sat where it stood.
+    let moved = RegionPatch { geometry: Some(Some(linli_domain::Geometry::point(linli_domain::Position { lon: 116.4, lat: 40.1 }))), ..Default::default() };
+    store.update_region(&all, "b1", &moved).await.unwrap();
+    assert_eq!(store.get_region(&all, "d1").await.unwrap().position.unwrap().lon, 116.4);
+    // A box whose edge passes exactly through a point still finds it.
+    let edge = BBox::parse("bbox", "116.4,40.1,116.5,40.2").unwrap();
+    let filter = RegionFilter { level: Some(Level::Dwelling), spatial: SpatialFilter { bbox: Some(edge), near: None }, ..Default::default() };
+    assert_eq!(store.list_regions(&all, &filter, &PageRequest::default()).await.unwrap().items.len(), 1);
+
     let busy = store.delete_region(&all, "b1").await.unwrap_err();
     assert!(matches!(busy, StoreError::Conflict(_)));
     store.delete_region(&all, "d1").await.unwrap();

@@ -1,5 +1,5 @@
 //! `/users` and `/audit/access`: administrators manage accounts and read who saw personal data.
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use linli_domain::user::{check_password, parse_username};
 use linli_domain::{Role, User};
@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use super::{code_param, double_option};
 use crate::auth::hash_password;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{page_request, Actor, ApiJson, ApiQuery};
+use crate::extract::{page_request, Actor, ApiJson, ApiPath, ApiQuery};
 use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -77,25 +77,34 @@ pub async fn list_users(State(state): State<AppState>, actor: Actor, ApiQuery(qu
     responses((status = 201, body = User), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create_user(State(state): State<AppState>, actor: Actor, ApiJson(body): ApiJson<UserBody>) -> ApiResult<(StatusCode, axum::Json<User>)> {
     actor.require(Role::administers, "manage users")?;
-    if actor.scope.root_code().is_some() {
-        // A bound administrator may only create users inside their own jurisdiction.
-        let target = match (&body.region_code, &body.org_code) {
-            (Some(region), _) => Some(region.clone()),
-            (None, Some(org)) => Some(state.store.get_organisation(&actor.scope, org).await?.region_code),
-            (None, None) => None,
-        };
-        match target {
-            Some(code) => drop(state.store.get_region(&actor.scope, &code).await?),
-            None => return Err(ApiError::forbidden("a bound administrator cannot create unbound users")),
-        }
-    }
+    check_binding(&state, &actor, body.region_code.as_deref(), body.org_code.as_deref()).await?;
     let user = provision_user(state.store.as_ref(), body).await?;
     Ok((StatusCode::CREATED, axum::Json(user)))
 }
 
+/// Refuses a binding that would put a user outside a bound administrator's jurisdiction: every
+/// node and organisation named must lie inside it, and such an administrator cannot make
+/// unbound (everywhere) users.
+async fn check_binding(state: &AppState, actor: &Actor, region_code: Option<&str>, org_code: Option<&str>) -> ApiResult<()> {
+    if actor.scope.root_code().is_none() {
+        return Ok(());
+    }
+    if region_code.is_none() && org_code.is_none() {
+        return Err(ApiError::forbidden("an administrator bound to a region cannot make users bound to nothing"));
+    }
+    if let Some(region) = region_code {
+        state.store.get_region(&actor.scope, region).await?;
+    }
+    if let Some(org) = org_code {
+        let org = state.store.get_organisation(&linli_store::Jurisdiction::everywhere(), org).await?;
+        state.store.get_region(&actor.scope, &org.region_code).await?;
+    }
+    Ok(())
+}
+
 /// One user.
 #[utoipa::path(get, path = "/users/{id}", tag = "admin", params(("id" = i64, Path)), responses((status = 200, body = User), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn get_user(State(state): State<AppState>, actor: Actor, Path(id): Path<i64>) -> ApiResult<axum::Json<User>> {
+pub async fn get_user(State(state): State<AppState>, actor: Actor, ApiPath(id): ApiPath<i64>) -> ApiResult<axum::Json<User>> {
     actor.require(Role::administers, "manage users")?;
     let user = state.store.get_user(id).await?;
     state.check_user_in_scope(&actor, &user).await?;
@@ -123,7 +132,7 @@ pub struct UserPatchBody {
 pub async fn update_user(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<UserPatchBody>,
 ) -> ApiResult<axum::Json<User>> {
     actor.require(Role::administers, "manage users")?;
@@ -142,9 +151,13 @@ pub async fn update_user(
     };
     let region_code = body.region_code.map(|c| code_param("region_code", c.as_deref())).transpose()?;
     let org_code = body.org_code.map(|c| code_param("org_code", c.as_deref())).transpose()?;
-    if let Some(Some(region)) = &region_code {
-        state.store.get_region(&actor.scope, region).await?;
+    // The binding the user will have once the patch applies.
+    let bound_region = region_code.clone().unwrap_or(user.region_code.clone());
+    let bound_org = org_code.clone().unwrap_or(user.org_code.clone());
+    if role.unwrap_or(user.role) != Role::Admin && bound_region.is_none() && bound_org.is_none() {
+        return Err(ApiError::bad_request("region_code", "every role but admin must be bound to a region or an organisation"));
     }
+    check_binding(&state, &actor, bound_region.as_deref(), bound_org.as_deref()).await?;
     let patch = UserPatch { display_name, password_hash, role, region_code, org_code, disabled: body.disabled };
     Ok(axum::Json(state.store.update_user(id, &patch).await?))
 }
@@ -174,6 +187,10 @@ pub struct AccessPage {
 #[utoipa::path(get, path = "/audit/access", tag = "admin", params(AccessQuery), responses((status = 200, body = AccessPage), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list_access(State(state): State<AppState>, actor: Actor, ApiQuery(query): ApiQuery<AccessQuery>) -> ApiResult<axum::Json<AccessPage>> {
     actor.require(Role::administers, "read the access audit log")?;
+    // Entries are not tied to a region, so only an administrator of everywhere reads them.
+    if actor.scope.root_code().is_some() {
+        return Err(ApiError::forbidden("only an administrator bound to no region reads the access audit log"));
+    }
     let filter = AccessFilter {
         username: query.username.filter(|s| !s.is_empty()),
         record_kind: query.record_kind.filter(|s| !s.is_empty()),
@@ -198,11 +215,14 @@ fn parse_instant(field: &str, raw: &str) -> ApiResult<i64> {
         return Err(bad());
     };
     let (y, m, d): (i64, u32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
-    if !linli_domain::time::is_valid_date(y, m, d) {
+    if !(1..=9999).contains(&y) || !linli_domain::time::is_valid_date(y, m, d) {
         return Err(bad());
     }
     let time = time.strip_suffix('Z').or_else(|| time.strip_suffix("+00:00")).ok_or_else(bad)?;
     let (hms, fraction) = time.split_once('.').unwrap_or((time, "0"));
+    if fraction.is_empty() || fraction.len() > 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
     let parts: Vec<u32> = hms.split(':').map(|p| p.parse().map_err(|_| bad())).collect::<ApiResult<_>>()?;
     let [h, min, s] = parts.as_slice() else {
         return Err(bad());
@@ -226,5 +246,7 @@ mod tests {
         assert_eq!(parse_instant("from", "2026-11-25").unwrap(), 1_795_564_800_000);
         assert!(parse_instant("from", "2026-13-01").is_err());
         assert!(parse_instant("from", "yesterday").is_err());
+        assert!(parse_instant("from", "2026-01-01T00:00:00.12éZ").is_err());
+        assert!(parse_instant("from", "99999999-01-01").is_err());
     }
 }

@@ -1,5 +1,5 @@
 //! `/devices`: cameras, gates, meters, bins, sensors, signal controllers, elevator monitors.
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use linli_domain::device::DeviceInput;
 use linli_domain::{Attributes, Device, DeviceKind, DeviceStatus, NewDevice, Position, Role};
@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use super::{code_param, double_option, search_param, spatial};
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{page_request, Actor, ApiJson, ApiQuery};
+use crate::extract::{page_request, Actor, ApiJson, ApiPath, ApiQuery};
 use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -103,7 +103,7 @@ pub async fn create_device(State(state): State<AppState>, actor: Actor, ApiJson(
 /// One device.
 #[utoipa::path(get, path = "/devices/{code}", tag = "devices", params(("code" = String, Path)),
     responses((status = 200, body = Device), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn get_device(State(state): State<AppState>, actor: Actor, Path(code): Path<String>) -> ApiResult<axum::Json<Device>> {
+pub async fn get_device(State(state): State<AppState>, actor: Actor, ApiPath(code): ApiPath<String>) -> ApiResult<axum::Json<Device>> {
     Ok(axum::Json(state.store.get_device(&actor.scope, &code).await?))
 }
 
@@ -128,7 +128,7 @@ pub struct DevicePatchBody {
 pub async fn update_device(
     State(state): State<AppState>,
     actor: Actor,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(body): ApiJson<DevicePatchBody>,
 ) -> ApiResult<axum::Json<Device>> {
     actor.require(Role::edits_registry, "change the registry")?;
@@ -149,7 +149,7 @@ pub async fn update_device(
 /// Removes a device.
 #[utoipa::path(delete, path = "/devices/{code}", tag = "devices", params(("code" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn delete_device(State(state): State<AppState>, actor: Actor, Path(code): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_device(State(state): State<AppState>, actor: Actor, ApiPath(code): ApiPath<String>) -> ApiResult<StatusCode> {
     actor.require(Role::edits_registry, "change the registry")?;
     state.store.delete_device(&actor.scope, &code).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,6 +1,6 @@
 //! `POST /import/{kind}`: the same all-or-nothing import as `linli import`, over HTTP.
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use linli_domain::Role;
 use linli_import::{Format, ImportKind};
@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::Actor;
+use crate::extract::{Actor, ApiPath};
 use crate::AppState;
 
 /// Largest import body accepted over HTTP; bigger files go through `linli import`.
@@ -28,7 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub async fn import(
     State(state): State<AppState>,
     actor: Actor,
-    Path(kind): Path<String>,
+    ApiPath(kind): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<axum::Json<ImportSummary>> {

@@ -1,5 +1,5 @@
 //! `/organisations`: departments, property companies, committees, street offices, operators.
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use linli_domain::organisation::OrganisationInput;
 use linli_domain::{Attributes, NewOrganisation, OrgKind, Organisation, Role};
@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use super::{code_param, double_option, search_param};
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{page_request, Actor, ApiJson, ApiQuery};
+use crate::extract::{page_request, Actor, ApiJson, ApiPath, ApiQuery};
 use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -92,7 +92,7 @@ pub async fn create_organisation(
 /// One organisation.
 #[utoipa::path(get, path = "/organisations/{code}", tag = "organisations", params(("code" = String, Path)),
     responses((status = 200, body = Organisation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn get_organisation(State(state): State<AppState>, actor: Actor, Path(code): Path<String>) -> ApiResult<axum::Json<Organisation>> {
+pub async fn get_organisation(State(state): State<AppState>, actor: Actor, ApiPath(code): ApiPath<String>) -> ApiResult<axum::Json<Organisation>> {
     Ok(axum::Json(state.store.get_organisation(&actor.scope, &code).await?))
 }
 
@@ -114,7 +114,7 @@ pub struct OrganisationPatchBody {
 pub async fn update_organisation(
     State(state): State<AppState>,
     actor: Actor,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(body): ApiJson<OrganisationPatchBody>,
 ) -> ApiResult<axum::Json<Organisation>> {
     actor.require(Role::edits_registry, "change the registry")?;
@@ -133,7 +133,7 @@ pub async fn update_organisation(
 /// Deletes an organisation with no devices, users or child organisations.
 #[utoipa::path(delete, path = "/organisations/{code}", tag = "organisations", params(("code" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn delete_organisation(State(state): State<AppState>, actor: Actor, Path(code): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_organisation(State(state): State<AppState>, actor: Actor, ApiPath(code): ApiPath<String>) -> ApiResult<StatusCode> {
     actor.require(Role::edits_registry, "change the registry")?;
     state.store.delete_organisation(&actor.scope, &code).await?;
     Ok(StatusCode::NO_CONTENT)

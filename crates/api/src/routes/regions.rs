@@ -1,5 +1,5 @@
 //! `/regions`: the hierarchy from city to dwelling.
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use linli_domain::region::{RegionInput, RegionPatch};
 use linli_domain::{Attributes, Geometry, Level, NewRegion, Region, Role};
@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use super::{code_param, double_option, search_param, spatial};
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{page_request, Actor, ApiJson, ApiQuery};
+use crate::extract::{page_request, Actor, ApiJson, ApiPath, ApiQuery};
 use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -110,7 +110,7 @@ pub async fn create_region(State(state): State<AppState>, actor: Actor, ApiJson(
 /// One node.
 #[utoipa::path(get, path = "/regions/{code}", tag = "regions", params(("code" = String, Path)),
     responses((status = 200, body = Region), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn get_region(State(state): State<AppState>, actor: Actor, Path(code): Path<String>) -> ApiResult<axum::Json<Region>> {
+pub async fn get_region(State(state): State<AppState>, actor: Actor, ApiPath(code): ApiPath<String>) -> ApiResult<axum::Json<Region>> {
     Ok(axum::Json(state.store.get_region(&actor.scope, &code).await?))
 }
 
@@ -134,7 +134,7 @@ pub struct RegionPatchBody {
 pub async fn update_region(
     State(state): State<AppState>,
     actor: Actor,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(body): ApiJson<RegionPatchBody>,
 ) -> ApiResult<axum::Json<Region>> {
     actor.require(Role::edits_registry, "change the registry")?;
@@ -154,15 +154,15 @@ pub async fn update_region(
 /// Deletes a node that has nothing attached.
 #[utoipa::path(delete, path = "/regions/{code}", tag = "regions", params(("code" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn delete_region(State(state): State<AppState>, actor: Actor, Path(code): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_region(State(state): State<AppState>, actor: Actor, ApiPath(code): ApiPath<String>) -> ApiResult<StatusCode> {
     actor.require(Role::edits_registry, "change the registry")?;
     state.store.delete_region(&actor.scope, &code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The chain from the top of the hierarchy down to the node.
+/// The chain from the top of the caller's jurisdiction down to the node.
 #[utoipa::path(get, path = "/regions/{code}/ancestors", tag = "regions", params(("code" = String, Path)),
     responses((status = 200, body = Vec<Region>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn region_ancestors(State(state): State<AppState>, actor: Actor, Path(code): Path<String>) -> ApiResult<axum::Json<Vec<Region>>> {
+pub async fn region_ancestors(State(state): State<AppState>, actor: Actor, ApiPath(code): ApiPath<String>) -> ApiResult<axum::Json<Vec<Region>>> {
     Ok(axum::Json(state.store.region_ancestors(&actor.scope, &code).await?))
 }

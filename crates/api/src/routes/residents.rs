@@ -1,6 +1,6 @@
 //! `/residents`: people, masked unless the caller's role may see personal data, and every
 //! unmasked read written to the access audit log.
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use linli_domain::person::{parse_id_number, parse_phone, ResidentInput};
 use linli_domain::{Attributes, CareTag, DwellingRelation, NewResident, ResidenceKind, Resident, Role};
@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use super::{code_param, double_option, search_param};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{page_request, Actor, ApiJson, ApiQuery};
+use crate::extract::{page_request, Actor, ApiJson, ApiPath, ApiQuery};
 use crate::{now_ms, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -151,7 +151,7 @@ pub async fn create_resident(
 /// One resident.
 #[utoipa::path(get, path = "/residents/{id}", tag = "residents", params(("id" = i64, Path)),
     responses((status = 200, body = Resident), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn get_resident(State(state): State<AppState>, actor: Actor, Path(id): Path<i64>) -> ApiResult<axum::Json<Resident>> {
+pub async fn get_resident(State(state): State<AppState>, actor: Actor, ApiPath(id): ApiPath<i64>) -> ApiResult<axum::Json<Resident>> {
     require_reader(&actor)?;
     let resident = state.store.get_resident(&actor.scope, id).await?;
     release_one(&state, &actor, resident, "read").await
@@ -179,7 +179,7 @@ pub struct ResidentPatchBody {
 pub async fn update_resident(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<ResidentPatchBody>,
 ) -> ApiResult<axum::Json<Resident>> {
     actor.require(Role::edits_registry, "change the registry")?;
@@ -201,7 +201,7 @@ pub async fn update_resident(
 /// Removes a resident from the registry.
 #[utoipa::path(delete, path = "/residents/{id}", tag = "residents", params(("id" = i64, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn delete_resident(State(state): State<AppState>, actor: Actor, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+pub async fn delete_resident(State(state): State<AppState>, actor: Actor, ApiPath(id): ApiPath<i64>) -> ApiResult<StatusCode> {
     actor.require(Role::edits_registry, "change the registry")?;
     state.store.delete_resident(&actor.scope, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -219,7 +219,7 @@ pub struct LinkBody {
 pub async fn link_dwelling(
     State(state): State<AppState>,
     actor: Actor,
-    Path((id, dwelling_code)): Path<(i64, String)>,
+    ApiPath((id, dwelling_code)): ApiPath<(i64, String)>,
     ApiJson(body): ApiJson<LinkBody>,
 ) -> ApiResult<axum::Json<Resident>> {
     actor.require(Role::edits_registry, "change the registry")?;
@@ -231,7 +231,11 @@ pub async fn link_dwelling(
 /// Unties a resident from a further dwelling.
 #[utoipa::path(delete, path = "/residents/{id}/dwellings/{dwelling_code}", tag = "residents", params(("id" = i64, Path), ("dwelling_code" = String, Path)),
     responses((status = 200, body = Resident), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn unlink_dwelling(State(state): State<AppState>, actor: Actor, Path((id, dwelling_code)): Path<(i64, String)>) -> ApiResult<axum::Json<Resident>> {
+pub async fn unlink_dwelling(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath((id, dwelling_code)): ApiPath<(i64, String)>,
+) -> ApiResult<axum::Json<Resident>> {
     actor.require(Role::edits_registry, "change the registry")?;
     let resident = state.store.unlink_dwelling(&actor.scope, id, &dwelling_code).await?;
     release_one(&state, &actor, resident, "update").await

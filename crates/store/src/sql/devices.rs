@@ -138,7 +138,11 @@ impl SqlStore {
         }
         if let Some(q) = &filter.q {
             let pattern = like_pattern(q);
-            sql.push(" AND (d.name LIKE ").arg(pattern.clone()).push(" ESCAPE '\\' OR d.code LIKE ").arg(pattern).push(" ESCAPE '\\')");
+            sql.push(" AND (lower(d.name) LIKE lower(")
+                .arg(pattern.clone())
+                .push(") ESCAPE '\\' OR lower(d.code) LIKE lower(")
+                .arg(pattern)
+                .push(") ESCAPE '\\')");
         }
         if self.dialect.plans_spatial_per_request() && !spatial_boxes(&filter.spatial).is_empty() {
             sql.plan_each_time();

@@ -56,9 +56,11 @@ impl Dialect {
             return false;
         }
         sql.push(&format!("(SELECT id FROM {table}_rtree WHERE 1 = 1"));
+        // Overlap, not containment: entries are 32-bit boxes rounded outward, so a point on the
+        // edge of the query box may be stored as a box that pokes out of it.
         for b in boxes {
-            sql.push(" AND min_lon >= ").arg(b.min_lon).push(" AND max_lon <= ").arg(b.max_lon);
-            sql.push(" AND min_lat >= ").arg(b.min_lat).push(" AND max_lat <= ").arg(b.max_lat);
+            sql.push(" AND max_lon >= ").arg(b.min_lon).push(" AND min_lon <= ").arg(b.max_lon);
+            sql.push(" AND max_lat >= ").arg(b.min_lat).push(" AND min_lat <= ").arg(b.max_lat);
         }
         if let Some(level) = level {
             sql.push(" AND min_level >= ").arg(level).push(" AND max_level <= ").arg(level);

@@ -58,7 +58,10 @@ impl SqlStore {
                 ImportBatch::Organisations(_) => "organisations",
                 ImportBatch::Devices(_) => "devices",
             };
-            self.sql(&self.dialect.analyze_sql(table)).execute(&self.writer).await?;
+            // The import is committed: a failure here only costs query plans, so it is logged.
+            if let Err(error) = self.sql(&self.dialect.analyze_sql(table)).execute(&self.writer).await {
+                tracing::warn!(%error, table, "refreshing statistics after import failed");
+            }
         }
         Ok(ImportSummary { inserted })
     }
@@ -91,6 +94,20 @@ impl SqlStore {
     async fn referenced_nodes<'a>(&self, tx: &mut Tx<'_>, codes: impl Iterator<Item = &'a str>) -> Result<HashMap<String, Node>> {
         let distinct: Vec<&str> = codes.collect::<HashSet<_>>().into_iter().collect();
         self.nodes_by_code(tx, &distinct).await
+    }
+
+    /// Stored organisations (id and the path of the region they serve) for the distinct codes given.
+    async fn referenced_organisations<'a>(&self, tx: &mut Tx<'_>, codes: impl Iterator<Item = &'a str>) -> Result<HashMap<String, (i64, String)>> {
+        let distinct: Vec<&str> = codes.collect::<HashSet<_>>().into_iter().collect();
+        let mut found = HashMap::new();
+        for chunk in distinct.chunks(CODES_PER_LOOKUP) {
+            let mut sql = self.sql("SELECT id, code, region_path FROM organisations WHERE code IN ");
+            sql.tuple(chunk.iter().map(|c| Arg::from(*c)));
+            for row in sql.fetch_all(&mut **tx).await? {
+                found.insert(row_get(&row, "code")?, (row_get(&row, "id")?, row_get(&row, "region_path")?));
+            }
+        }
+        Ok(found)
     }
 
     /// Checks that each row's key (`table.column`) is new: neither repeated in the batch nor
@@ -240,15 +257,13 @@ impl SqlStore {
                 errors.push(row_error(*row, "parent_code", format!("cycle among organisations: {cycle}")));
             }
         }
-        let outside_parents: Vec<&str> = rows.iter().filter_map(|(_, o)| o.parent_code.as_deref()).filter(|p| !in_batch.contains_key(p)).collect();
-        let stored_parents = self.existing(tx, "organisations", "code", &outside_parents).await?;
+        let outside_parents = rows.iter().filter_map(|(_, o)| o.parent_code.as_deref()).filter(|p| !in_batch.contains_key(p));
+        let stored_parents = self.referenced_organisations(tx, outside_parents).await?;
         let nodes = self.referenced_nodes(tx, rows.iter().map(|(_, o)| o.region_code.as_str())).await?;
         for (row, org) in rows {
             check_region(&mut errors, scope, &nodes, *row, "region_code", &org.region_code);
-            if let Some(parent) = &org.parent_code {
-                if !in_batch.contains_key(parent.as_str()) && !stored_parents.contains(parent) {
-                    errors.push(row_error(*row, "parent_code", format!("organisation {parent:?} exists neither in the file nor in the registry")));
-                }
+            if let Some(parent) = org.parent_code.as_deref().filter(|p| !in_batch.contains_key(p)) {
+                check_organisation(&mut errors, scope, &stored_parents, *row, "parent_code", parent);
             }
         }
         fail_on(errors)?;
@@ -276,21 +291,11 @@ impl SqlStore {
         let mut errors = Vec::new();
         self.check_new_keys(tx, ("devices", "code"), rows.iter().map(|(row, d)| (*row, d.code.as_str())), true, &mut errors).await?;
         let nodes = self.referenced_nodes(tx, rows.iter().map(|(_, d)| d.region_code.as_str())).await?;
-        let mut owners: HashMap<String, i64> = HashMap::new();
-        let owner_codes: Vec<&str> = rows.iter().filter_map(|(_, d)| d.owner_org_code.as_deref()).collect::<HashSet<_>>().into_iter().collect();
-        for chunk in owner_codes.chunks(CODES_PER_LOOKUP) {
-            let mut sql = self.sql("SELECT id, code FROM organisations WHERE code IN ");
-            sql.tuple(chunk.iter().map(|c| Arg::from(*c)));
-            for row in sql.fetch_all(&mut **tx).await? {
-                owners.insert(row_get(&row, "code")?, row_get(&row, "id")?);
-            }
-        }
+        let owners = self.referenced_organisations(tx, rows.iter().filter_map(|(_, d)| d.owner_org_code.as_deref())).await?;
         for (row, device) in rows {
             check_region(&mut errors, scope, &nodes, *row, "region_code", &device.region_code);
             if let Some(owner) = &device.owner_org_code {
-                if !owners.contains_key(owner) {
-                    errors.push(row_error(*row, "owner_org_code", format!("organisation {owner:?} does not exist")));
-                }
+                check_organisation(&mut errors, scope, &owners, *row, "owner_org_code", owner);
             }
         }
         fail_on(errors)?;
@@ -302,7 +307,7 @@ impl SqlStore {
             .iter()
             .map(|(_, d)| {
                 let node = &nodes[&d.region_code];
-                let owner = d.owner_org_code.as_ref().map(|o| owners[o]);
+                let owner = d.owner_org_code.as_ref().map(|o| owners[o].0);
                 device_values(d, node.id, node.path.clone(), d.position.or(node.position), owner, now)
             })
             .collect();
@@ -330,6 +335,17 @@ fn check_region(errors: &mut Vec<RowError>, scope: &Jurisdiction, nodes: &HashMa
     match nodes.get(code) {
         None => errors.push(row_error(row, field, format!("region {code:?} does not exist"))),
         Some(node) if !scope.covers_path(&node.path) => errors.push(row_error(row, field, format!("region {code:?} is outside your jurisdiction"))),
+        Some(_) => {}
+    }
+}
+
+/// Checks a row's reference to an organisation: it exists and is visible in the jurisdiction.
+fn check_organisation(errors: &mut Vec<RowError>, scope: &Jurisdiction, orgs: &HashMap<String, (i64, String)>, row: usize, field: &str, code: &str) {
+    match orgs.get(code) {
+        None => errors.push(row_error(row, field, format!("organisation {code:?} exists neither in the file nor in the registry"))),
+        Some((_, path)) if !super::organisations::visible(scope, path) => {
+            errors.push(row_error(row, field, format!("organisation {code:?} is outside your jurisdiction")))
+        }
         Some(_) => {}
     }
 }

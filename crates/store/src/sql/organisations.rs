@@ -28,7 +28,7 @@ fn organisation_from_row(row: &AnyRow) -> Result<(i64, String, Organisation)> {
 
 /// An organisation is visible inside a jurisdiction when it serves a node there, or serves a node
 /// above it (a district department also serves every community of the district).
-fn visible(scope: &Jurisdiction, region_path: &str) -> bool {
+pub(crate) fn visible(scope: &Jurisdiction, region_path: &str) -> bool {
     scope.covers_path(region_path) || scope.root.as_ref().is_some_and(|r| r.path.starts_with(region_path))
 }
 
@@ -149,7 +149,11 @@ impl SqlStore {
         }
         if let Some(q) = &filter.q {
             let pattern = like_pattern(q);
-            sql.push(" AND (o.name LIKE ").arg(pattern.clone()).push(" ESCAPE '\\' OR o.code LIKE ").arg(pattern).push(" ESCAPE '\\')");
+            sql.push(" AND (lower(o.name) LIKE lower(")
+                .arg(pattern.clone())
+                .push(") ESCAPE '\\' OR lower(o.code) LIKE lower(")
+                .arg(pattern)
+                .push(") ESCAPE '\\')");
         }
         push_page_by_region(&mut sql, "o.region_path", "o.id", None, page)?;
         let rows = sql.fetch_all(&self.reader).await?;

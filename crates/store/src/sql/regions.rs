@@ -154,9 +154,34 @@ impl SqlStore {
         if new_path != old_path {
             self.rewrite_paths(&mut tx, &old_path, &new_path).await?;
         }
+        if position != key.position {
+            self.move_inherited_positions(&mut tx, &new_path, key.position, position).await?;
+        }
         let (_, region) = self.region_row(&mut *tx, code).await?;
         tx.commit().await?;
         Ok(region)
+    }
+
+    /// Descendants without geometry of their own sit where the node sat; when the node's position
+    /// changes, those still at its old position follow it (descendants placed by a geometry of
+    /// their own, or under a deeper node with one, stay where they are).
+    async fn move_inherited_positions(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        path: &str,
+        old: Option<Position>,
+        new: Option<Position>,
+    ) -> Result<()> {
+        let (lo, hi) = prefix_range(path);
+        let mut sql = self.sql("UPDATE regions SET lon = ");
+        sql.arg(new.map(|p| p.lon)).push(", lat = ").arg(new.map(|p| p.lat));
+        sql.push(" WHERE path > ").arg(lo).push(" AND path < ").arg(hi).push(" AND geometry IS NULL");
+        match old {
+            Some(old) => sql.push(" AND lon = ").arg(old.lon).push(" AND lat = ").arg(old.lat),
+            None => sql.push(" AND lon IS NULL"),
+        };
+        sql.execute(&mut **tx).await?;
+        Ok(())
     }
 
     /// After a move, rewrites every stored path under `old` to start with `new` instead.
@@ -223,7 +248,11 @@ impl SqlStore {
         }
         if let Some(q) = &filter.q {
             let pattern = like_pattern(q);
-            sql.push(" AND (r.name LIKE ").arg(pattern.clone()).push(" ESCAPE '\\' OR r.code LIKE ").arg(pattern).push(" ESCAPE '\\')");
+            sql.push(" AND (lower(r.name) LIKE lower(")
+                .arg(pattern.clone())
+                .push(") ESCAPE '\\' OR lower(r.code) LIKE lower(")
+                .arg(pattern)
+                .push(") ESCAPE '\\')");
         }
         if self.dialect.plans_spatial_per_request() && !spatial_boxes(&filter.spatial).is_empty() {
             sql.plan_each_time();
@@ -259,7 +288,8 @@ impl SqlStore {
             let rows = sql.fetch_all(&self.reader).await?;
             let mut found: Vec<(RegionKey, Region)> = rows.iter().map(region_from_row).collect::<Result<_>>()?;
             found.sort_by_key(|(k, _)| k.path.len());
-            chain.extend(found.into_iter().map(|(_, r)| r));
+            // Nodes above the jurisdiction are not the caller's to read.
+            chain.extend(found.into_iter().filter(|(k, _)| scope.covers_path(&k.path)).map(|(_, r)| r));
         }
         chain.push(region);
         Ok(chain)

@@ -132,6 +132,10 @@ impl SqlStore {
         if let Some(home_code) = &patch.home_code {
             let home = self.referenced_region(&mut *tx, scope, "dwelling_code", home_code).await?;
             sql.push(", home_id = ").arg(home.id).push(", region_path = ").arg(home.path.clone());
+            // The new home may have been one of the further dwellings; it is listed once.
+            let mut unlink = self.sql("DELETE FROM resident_dwellings WHERE resident_id = ");
+            unlink.arg(id).push(" AND region_id = ").arg(home.id);
+            unlink.execute(&mut *tx).await?;
         }
         sql.push(" WHERE id = ").arg(id);
         sql.execute(&mut *tx).await.map_err(|e| duplicate_id_number(e, patch.id_number.as_ref().and_then(|v| v.as_deref())))?;
