@@ -42,7 +42,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn create_device_impl(&self, scope: &Jurisdiction, new: &NewDevice) -> Result<Device> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write(false).await?;
         let region = self.referenced_region(&mut *tx, scope, "region_code", &new.region_code).await?;
         let owner = match &new.owner_org_code {
             Some(code) => Some(self.referenced_organisation(&mut tx, scope, "owner_org_code", code).await?),
@@ -65,7 +65,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn update_device_impl(&self, scope: &Jurisdiction, code: &str, patch: &DevicePatch) -> Result<Device> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write(false).await?;
         let (id, path, _) = self.device_row(&mut tx, code).await?;
         if !scope.covers_path(&path) {
             return Err(StoreError::out_of_scope("device", code));
@@ -106,7 +106,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn delete_device_impl(&self, scope: &Jurisdiction, code: &str) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write(false).await?;
         let (id, path, _) = self.device_row(&mut tx, code).await?;
         if !scope.covers_path(&path) {
             return Err(StoreError::out_of_scope("device", code));

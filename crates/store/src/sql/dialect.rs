@@ -36,6 +36,16 @@ impl Dialect {
         self == Dialect::Postgres
     }
 
+    /// The statement that takes the registry lock inside a write transaction, if one is needed.
+    pub(crate) fn registry_lock_sql(self, exclusive: bool) -> Option<&'static str> {
+        match (self, exclusive) {
+            (Dialect::Sqlite, _) => None,
+            // An arbitrary constant key, the same for every Linli process on the database.
+            (Dialect::Postgres, false) => Some("SELECT pg_advisory_xact_lock_shared(74105116) IS NULL AS locked"),
+            (Dialect::Postgres, true) => Some("SELECT pg_advisory_xact_lock(74105116) IS NULL AS locked"),
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Dialect::Sqlite => "sqlite",

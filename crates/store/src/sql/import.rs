@@ -38,7 +38,7 @@ fn row_error(row: usize, field: &str, message: impl Into<String>) -> RowError {
 impl SqlStore {
     /// Checks every row and, unless `dry_run`, writes them all in one transaction.
     pub(crate) async fn import_impl(&self, scope: &Jurisdiction, batch: &ImportBatch, dry_run: bool) -> Result<ImportSummary> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write(false).await?;
         let inserted = match batch {
             ImportBatch::Regions(rows) => self.import_regions(&mut tx, scope, rows, dry_run).await?,
             ImportBatch::Residents(rows) => self.import_residents(&mut tx, scope, rows, dry_run).await?,

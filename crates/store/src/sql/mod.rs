@@ -98,6 +98,17 @@ impl SqlStore {
         }
     }
 
+    /// Starts a write transaction. Writes that attach records under a node hold the registry lock
+    /// shared; moves hold it exclusively, so nothing is attached under a path being rewritten.
+    /// (SQLite has one writer at a time already.)
+    pub(crate) async fn begin_write(&self, exclusive: bool) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.writer.begin().await?;
+        if let Some(lock) = self.dialect.registry_lock_sql(exclusive) {
+            self.sql(lock).execute(&mut *tx).await?;
+        }
+        Ok(tx)
+    }
+
     /// Starts a statement in this backend's dialect.
     pub(crate) fn sql(&self, text: &str) -> Sql {
         Sql::new(self.dialect, text)

@@ -53,7 +53,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn create_organisation_impl(&self, scope: &Jurisdiction, new: &NewOrganisation) -> Result<Organisation> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write(false).await?;
         let region = self.referenced_region(&mut *tx, scope, "region_code", &new.region_code).await?;
         let parent_id = match &new.parent_code {
             Some(parent) => Some(self.referenced_organisation(&mut tx, scope, "parent_code", parent).await?),
@@ -76,7 +76,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn update_organisation_impl(&self, scope: &Jurisdiction, code: &str, patch: &OrganisationPatch) -> Result<Organisation> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write(false).await?;
         let (id, path, _) = self.organisation_row(&mut tx, code).await?;
         // Changing an organisation needs authority over the region it serves, not mere visibility.
         if !scope.covers_path(&path) {
@@ -108,7 +108,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn delete_organisation_impl(&self, scope: &Jurisdiction, code: &str) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write(false).await?;
         let (id, path, _) = self.organisation_row(&mut tx, code).await?;
         if !scope.covers_path(&path) {
             return Err(StoreError::out_of_scope("organisation", code));

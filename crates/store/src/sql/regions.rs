@@ -78,7 +78,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn create_region_impl(&self, scope: &Jurisdiction, new: &NewRegion) -> Result<Region> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write(false).await?;
         let parent = match &new.parent_code {
             Some(parent_code) => {
                 let parent = self.referenced_region(&mut *tx, scope, "parent_code", parent_code).await?;
@@ -108,7 +108,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn update_region_impl(&self, scope: &Jurisdiction, code: &str, patch: &RegionPatch) -> Result<Region> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write(true).await?;
         let (key, region) = self.region_row(&mut *tx, code).await?;
         let old_path = key.path.clone();
         if !scope.covers_path(&old_path) {
@@ -197,7 +197,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn delete_region_impl(&self, scope: &Jurisdiction, code: &str) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write(false).await?;
         let (key, _) = self.region_row(&mut *tx, code).await?;
         if !scope.covers_path(&key.path.clone()) || scope.root.as_ref().is_some_and(|r| r.id == key.id) {
             return Err(StoreError::out_of_scope("region", code));

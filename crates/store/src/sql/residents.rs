@@ -85,7 +85,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn create_resident_impl(&self, scope: &Jurisdiction, new: &NewResident) -> Result<Resident> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write(false).await?;
         let home = self.referenced_region(&mut *tx, scope, "dwelling_code", &new.home_code).await?;
         let mut sql = self.sql(&format!("INSERT INTO residents ({RESIDENT_INSERT_COLUMNS}) VALUES "));
         sql.tuple(resident_values(new, home.id, home.path.clone(), now_ms()));
@@ -101,7 +101,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn update_resident_impl(&self, scope: &Jurisdiction, id: i64, patch: &ResidentPatch) -> Result<Resident> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write(false).await?;
         let mut current = self.sql(&format!("SELECT {RESIDENT_COLUMNS}{RESIDENT_FROM} WHERE s.id = "));
         current.arg(id);
         let row = current.fetch_optional(&mut *tx).await?.ok_or_else(|| StoreError::not_found("resident", id))?;
@@ -144,7 +144,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn delete_resident_impl(&self, scope: &Jurisdiction, id: i64) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write(false).await?;
         self.resident_in(&mut tx, scope, id).await?;
         for table in ["DELETE FROM resident_dwellings WHERE resident_id = ", "DELETE FROM residents WHERE id = "] {
             let mut sql = self.sql(table);
@@ -183,7 +183,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn link_dwelling_impl(&self, scope: &Jurisdiction, id: i64, dwelling_code: &str, relation: DwellingRelation) -> Result<Resident> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write(false).await?;
         let resident = self.resident_in(&mut tx, scope, id).await?;
         let dwelling = self.referenced_region(&mut *tx, scope, "dwelling_code", dwelling_code).await?;
         let sql = if resident.home_code == dwelling_code {
@@ -202,7 +202,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn unlink_dwelling_impl(&self, scope: &Jurisdiction, id: i64, dwelling_code: &str) -> Result<Resident> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write(false).await?;
         let resident = self.resident_in(&mut tx, scope, id).await?;
         if resident.home_code == dwelling_code {
             return Err(StoreError::invalid("dwelling_code", "the home dwelling cannot be unlinked; move the resident's home instead"));

@@ -41,7 +41,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn create_user_impl(&self, new: &NewUser) -> Result<User> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write(false).await?;
         let (region, org) = self.user_binding(&mut tx, new.region_code.as_deref(), new.org_code.as_deref()).await?;
         let mut sql = self.sql("INSERT INTO users (username, display_name, password_hash, role, region_id, org_id, disabled, created_at) VALUES ");
         sql.tuple([
@@ -75,7 +75,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn update_user_impl(&self, id: i64, patch: &UserPatch) -> Result<User> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write(false).await?;
         let mut sql = self.sql("UPDATE users SET id = id");
         if let Some(name) = &patch.display_name {
             sql.push(", display_name = ").arg(name);
@@ -159,7 +159,7 @@ impl SqlStore {
         if entries.is_empty() {
             return Ok(());
         }
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin_write(false).await?;
         for chunk in entries.chunks(500) {
             let mut sql = self.sql("INSERT INTO access_audit (at, user_id, username, role, record_kind, record_id, action, request_id) VALUES ");
             for (i, e) in chunk.iter().enumerate() {
