@@ -54,7 +54,7 @@ impl Dialect {
     }
 
     /// A predicate keeping rows of `table` (aliased `alias`, with `lon`/`lat` columns) inside the box,
-    /// using SQLite's R*Tree side table or PostgreSQL's GiST index on `point(lon, lat)`.
+    /// using SQLite's R*Tree side table or PostgreSQL's SP-GiST index on `point(lon, lat)`.
     /// Opens the FROM clause of a spatial query. On SQLite the R*Tree drives the query
     /// (`CROSS JOIN` fixes the join order): its matches are few next to the table, and otherwise the
     /// planner would walk the path-ordered index testing every row against the box. Returns whether
@@ -80,7 +80,7 @@ impl Dialect {
     }
 
     /// The WHERE predicate keeping rows inside a box: exact on the row's own columns (the R*Tree
-    /// stores 32-bit floats rounded outward), and on PostgreSQL in a form its GiST indexes serve —
+    /// stores 32-bit floats rounded outward), and on PostgreSQL in a form its SP-GiST indexes serve —
     /// `point(lon, lat)`, or with `level`, `point(lon, lat + 1000 × level_no)`.
     pub(crate) fn push_in_bbox(self, sql: &mut Sql, alias: &str, b: &BBox, level: Option<i64>) {
         match self {
