@@ -138,11 +138,8 @@ impl SqlStore {
         }
         if let Some(q) = &filter.q {
             let pattern = like_pattern(q);
-            sql.push(" AND (lower(d.name) LIKE lower(")
-                .arg(pattern.clone())
-                .push(") ESCAPE '\\' OR lower(d.code) LIKE lower(")
-                .arg(pattern)
-                .push(") ESCAPE '\\')");
+            let like = self.dialect.case_insensitive_like();
+            sql.push(&format!(" AND (d.name {like} ")).arg(pattern.clone()).push(&format!(" ESCAPE '\\' OR d.code {like} ")).arg(pattern).push(" ESCAPE '\\')");
         }
         if self.dialect.plans_spatial_per_request() && !spatial_boxes(&filter.spatial).is_empty() {
             sql.plan_each_time();

@@ -46,6 +46,14 @@ impl Dialect {
         }
     }
 
+    /// The operator for a substring search that ignores ASCII case (SQLite's LIKE already does).
+    pub(crate) fn case_insensitive_like(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "LIKE",
+            Dialect::Postgres => "ILIKE",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Dialect::Sqlite => "sqlite",

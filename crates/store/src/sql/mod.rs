@@ -220,7 +220,11 @@ pub(crate) fn push_page(sql: &mut Sql, id_column: &str, page: &PageRequest) -> R
 /// inside `subtree`. The cursor and the subtree's lower bound are merged into one bound: given
 /// two, the planners take one for the index range and filter with the other, which walked every
 /// row before the cursor.
-pub(crate) fn push_page_by_path(sql: &mut Sql, path_column: &str, subtree: Option<(String, String)>, page: &PageRequest) -> Result<()> {
+///
+/// With `sort_matches`, the order is written so no index can deliver it: for a spatial filter the
+/// planner must then fetch the (few) matches and sort them, instead of walking the path index and
+/// testing every row against the box, which PostgreSQL otherwise picks from its rough box estimate.
+pub(crate) fn push_page_by_path(sql: &mut Sql, path_column: &str, subtree: Option<(String, String)>, page: &PageRequest, sort_matches: bool) -> Result<()> {
     let (lo, hi) = subtree.unzip();
     match &page.after {
         Some(after) => {
@@ -242,7 +246,8 @@ pub(crate) fn push_page_by_path(sql: &mut Sql, path_column: &str, subtree: Optio
     if let Some(hi) = hi {
         sql.push(&format!(" AND {path_column} < ")).arg(hi);
     }
-    sql.push(&format!(" ORDER BY {path_column} LIMIT ")).arg(i64::from(page.limit) + 1);
+    let order = if sort_matches { format!("{path_column} || ''") } else { path_column.to_string() };
+    sql.push(&format!(" ORDER BY {order} LIMIT ")).arg(i64::from(page.limit) + 1);
     Ok(())
 }
 

@@ -149,11 +149,8 @@ impl SqlStore {
         }
         if let Some(q) = &filter.q {
             let pattern = like_pattern(q);
-            sql.push(" AND (lower(o.name) LIKE lower(")
-                .arg(pattern.clone())
-                .push(") ESCAPE '\\' OR lower(o.code) LIKE lower(")
-                .arg(pattern)
-                .push(") ESCAPE '\\')");
+            let like = self.dialect.case_insensitive_like();
+            sql.push(&format!(" AND (o.name {like} ")).arg(pattern.clone()).push(&format!(" ESCAPE '\\' OR o.code {like} ")).arg(pattern).push(" ESCAPE '\\')");
         }
         push_page_by_region(&mut sql, "o.region_path", "o.id", None, page)?;
         let rows = sql.fetch_all(&self.reader).await?;

@@ -232,13 +232,17 @@ impl SqlStore {
             None => scope.path_range(),
         };
         let level = filter.level.map(Level::ordinal);
-        let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS} FROM "));
-        let spatial = self.dialect.push_spatial_source(&mut sql, "regions", &spatial_boxes(&filter.spatial), level);
-        sql.push(if spatial {
-            "regions r ON r.id = t.id LEFT JOIN regions p ON p.id = r.parent_id WHERE 1 = 1"
+        let boxes = spatial_boxes(&filter.spatial);
+        // A spatial list picks its page of ids first and fetches the full rows for those alone:
+        // the box may hold thousands of matches, and only the ids and paths need sorting.
+        let mut sql = if boxes.is_empty() {
+            self.sql(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE 1 = 1"))
         } else {
-            "regions r LEFT JOIN regions p ON p.id = r.parent_id WHERE 1 = 1"
-        });
+            let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE r.id IN (SELECT r.id FROM "));
+            let source = self.dialect.push_spatial_source(&mut sql, "regions", &boxes, level);
+            sql.push(if source { "regions r ON r.id = t.id WHERE 1 = 1" } else { "regions r WHERE 1 = 1" });
+            sql
+        };
         if let Some(parent) = &filter.parent_code {
             let key = self.referenced_region(&self.reader, scope, "parent", parent).await?;
             sql.push(" AND r.parent_id = ").arg(key.id);
@@ -248,17 +252,17 @@ impl SqlStore {
         }
         if let Some(q) = &filter.q {
             let pattern = like_pattern(q);
-            sql.push(" AND (lower(r.name) LIKE lower(")
-                .arg(pattern.clone())
-                .push(") ESCAPE '\\' OR lower(r.code) LIKE lower(")
-                .arg(pattern)
-                .push(") ESCAPE '\\')");
+            let like = self.dialect.case_insensitive_like();
+            sql.push(&format!(" AND (r.name {like} ")).arg(pattern.clone()).push(&format!(" ESCAPE '\\' OR r.code {like} ")).arg(pattern).push(" ESCAPE '\\')");
         }
-        if self.dialect.plans_spatial_per_request() && !spatial_boxes(&filter.spatial).is_empty() {
+        if self.dialect.plans_spatial_per_request() && !boxes.is_empty() {
             sql.plan_each_time();
         }
         push_spatial_where(&mut sql, self.dialect, "r", &filter.spatial, level);
-        push_page_by_path(&mut sql, "r.path", subtree, page)?;
+        push_page_by_path(&mut sql, "r.path", subtree, page, !boxes.is_empty())?;
+        if !boxes.is_empty() {
+            sql.push(") ORDER BY r.path");
+        }
         let rows = sql.fetch_all(&self.reader).await?;
         let items = rows.iter().map(|row| region_from_row(row).map(|(k, r)| (k.path, r))).collect::<Result<Vec<_>>>()?;
         Ok(into_page(items, page))
