@@ -233,15 +233,21 @@ impl SqlStore {
         };
         let level = filter.level.map(Level::ordinal);
         let boxes = spatial_boxes(&filter.spatial);
-        // A spatial list picks its page of ids first and fetches the full rows for those alone:
-        // the box may hold thousands of matches, and only the ids and paths need sorting.
-        let mut sql = if boxes.is_empty() {
-            self.sql(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE 1 = 1"))
-        } else {
-            let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE r.id IN (SELECT r.id FROM "));
+        // On PostgreSQL a spatial list picks its page of ids first and fetches the full rows for
+        // those alone: the box may hold thousands of matches, and only ids and paths need sorting.
+        // (On SQLite the R*Tree-driven join measured faster as it is.)
+        let ids_first = !boxes.is_empty() && self.dialect.pages_spatial_ids_first();
+        let mut sql = if !ids_first {
+            let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS} FROM "));
             let source = self.dialect.push_spatial_source(&mut sql, "regions", &boxes, level);
-            sql.push(if source { "regions r ON r.id = t.id WHERE 1 = 1" } else { "regions r WHERE 1 = 1" });
+            sql.push(if source {
+                "regions r ON r.id = t.id LEFT JOIN regions p ON p.id = r.parent_id WHERE 1 = 1"
+            } else {
+                "regions r LEFT JOIN regions p ON p.id = r.parent_id WHERE 1 = 1"
+            });
             sql
+        } else {
+            self.sql(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE r.id IN (SELECT r.id FROM regions r WHERE 1 = 1"))
         };
         if let Some(parent) = &filter.parent_code {
             let key = self.referenced_region(&self.reader, scope, "parent", parent).await?;
@@ -259,8 +265,8 @@ impl SqlStore {
             sql.plan_each_time();
         }
         push_spatial_where(&mut sql, self.dialect, "r", &filter.spatial, level);
-        push_page_by_path(&mut sql, "r.path", subtree, page, !boxes.is_empty())?;
-        if !boxes.is_empty() {
+        push_page_by_path(&mut sql, "r.path", subtree, page, ids_first)?;
+        if ids_first {
             sql.push(") ORDER BY r.path");
         }
         let rows = sql.fetch_all(&self.reader).await?;
