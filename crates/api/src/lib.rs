@@ -11,7 +11,6 @@ mod ops;
 mod routes;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::http::{HeaderName, Request};
 use axum::Router;
@@ -179,6 +178,3 @@ pub async fn serve(
     let app = app(state);
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
-
-/// Time allowed for requests in flight at shutdown (documented for operators).
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

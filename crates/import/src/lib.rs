@@ -239,90 +239,63 @@ fn read_features(mut input: impl Read) -> Result<(Records, Vec<RowError>), Vec<R
 
 fn build_batch(kind: ImportKind, records: Records) -> Parsed {
     let mut errors = Vec::new();
-    let mut report = |row: usize, invalid: Invalid| errors.extend(invalid.0.into_iter().map(|f| row_error(row, &f.field, f.message)));
     let batch = match kind {
         ImportKind::Regions | ImportKind::Buildings | ImportKind::Dwellings => {
-            let mut rows = Vec::with_capacity(records.len());
-            for (row, fields, geometry) in &records {
-                match parse_region(kind, fields, geometry.as_ref()) {
-                    Ok(region) => rows.push((*row, region)),
-                    Err(invalid) => report(*row, invalid),
-                }
-            }
-            ImportBatch::Regions(rows)
+            ImportBatch::Regions(parse_rows(&records, &mut errors, |fields, geometry| parse_region(kind, fields, geometry)))
         }
-        ImportKind::Residents => {
-            let mut rows = Vec::with_capacity(records.len());
-            for (row, fields, _) in &records {
-                let result = attributes(kind, fields).and_then(|attributes| {
-                    NewResident::parse(ResidentInput {
-                        name: get(fields, "name"),
-                        id_number: get(fields, "id_number"),
-                        phone: get(fields, "phone"),
-                        gender: get(fields, "gender"),
-                        birth_date: get(fields, "birth_date"),
-                        residence_kind: get(fields, "residence_kind"),
-                        care_tags: get(fields, "care_tags").into_iter().collect(),
-                        home_code: get(fields, "dwelling_code"),
-                        relation: get(fields, "relation"),
-                        attributes,
-                    })
-                });
-                match result {
-                    Ok(resident) => rows.push((*row, resident)),
-                    Err(invalid) => report(*row, invalid),
-                }
-            }
-            ImportBatch::Residents(rows)
-        }
-        ImportKind::Organisations => {
-            let mut rows = Vec::with_capacity(records.len());
-            for (row, fields, _) in &records {
-                let result = attributes(kind, fields).and_then(|attributes| {
-                    NewOrganisation::parse(OrganisationInput {
-                        code: get(fields, "code"),
-                        name: get(fields, "name"),
-                        kind: get(fields, "kind"),
-                        region_code: get(fields, "region_code"),
-                        parent_code: get(fields, "parent_code"),
-                        phone: get(fields, "phone"),
-                        attributes,
-                    })
-                });
-                match result {
-                    Ok(org) => rows.push((*row, org)),
-                    Err(invalid) => report(*row, invalid),
-                }
-            }
-            ImportBatch::Organisations(rows)
-        }
-        ImportKind::Devices => {
-            let mut rows = Vec::with_capacity(records.len());
-            for (row, fields, geometry) in &records {
-                let result = (|| {
-                    let attributes = attributes(kind, fields)?;
-                    let (lon, lat) = coordinates(fields, geometry.as_ref())?;
-                    NewDevice::parse(DeviceInput {
-                        code: get(fields, "code"),
-                        name: get(fields, "name"),
-                        kind: get(fields, "kind"),
-                        region_code: get(fields, "region_code"),
-                        lon,
-                        lat,
-                        owner_org_code: get(fields, "owner_org_code"),
-                        status: get(fields, "status"),
-                        attributes,
-                    })
-                })();
-                match result {
-                    Ok(device) => rows.push((*row, device)),
-                    Err(invalid) => report(*row, invalid),
-                }
-            }
-            ImportBatch::Devices(rows)
-        }
+        ImportKind::Residents => ImportBatch::Residents(parse_rows(&records, &mut errors, |fields, _| {
+            NewResident::parse(ResidentInput {
+                name: get(fields, "name"),
+                id_number: get(fields, "id_number"),
+                phone: get(fields, "phone"),
+                gender: get(fields, "gender"),
+                birth_date: get(fields, "birth_date"),
+                residence_kind: get(fields, "residence_kind"),
+                care_tags: get(fields, "care_tags").into_iter().collect(),
+                home_code: get(fields, "dwelling_code"),
+                relation: get(fields, "relation"),
+                attributes: attributes(kind, fields)?,
+            })
+        })),
+        ImportKind::Organisations => ImportBatch::Organisations(parse_rows(&records, &mut errors, |fields, _| {
+            NewOrganisation::parse(OrganisationInput {
+                code: get(fields, "code"),
+                name: get(fields, "name"),
+                kind: get(fields, "kind"),
+                region_code: get(fields, "region_code"),
+                parent_code: get(fields, "parent_code"),
+                phone: get(fields, "phone"),
+                attributes: attributes(kind, fields)?,
+            })
+        })),
+        ImportKind::Devices => ImportBatch::Devices(parse_rows(&records, &mut errors, |fields, geometry| {
+            let (lon, lat) = coordinates(fields, geometry)?;
+            NewDevice::parse(DeviceInput {
+                code: get(fields, "code"),
+                name: get(fields, "name"),
+                kind: get(fields, "kind"),
+                region_code: get(fields, "region_code"),
+                lon,
+                lat,
+                owner_org_code: get(fields, "owner_org_code"),
+                status: get(fields, "status"),
+                attributes: attributes(kind, fields)?,
+            })
+        })),
     };
     Parsed { batch, errors }
+}
+
+/// Parses every record with `parse`, keeping the valid rows and reporting each bad field of the others.
+fn parse_rows<T>(records: &Records, errors: &mut Vec<RowError>, parse: impl Fn(&Fields, Option<&Value>) -> Result<T, Invalid>) -> Vec<(usize, T)> {
+    let mut rows = Vec::with_capacity(records.len());
+    for (row, fields, geometry) in records {
+        match parse(fields, geometry.as_ref()) {
+            Ok(record) => rows.push((*row, record)),
+            Err(invalid) => errors.extend(invalid.0.into_iter().map(|f| row_error(*row, &f.field, f.message))),
+        }
+    }
+    rows
 }
 
 fn get<'a>(fields: &'a Fields, column: &str) -> Option<&'a str> {

@@ -70,17 +70,12 @@ impl Default for PageRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A page of records, as the API sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass back as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
-}
-
-impl<T> Page<T> {
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
-    }
 }
 
 /// Parses a cursor made of a region path and a record id, `"/1/5/~42"`.

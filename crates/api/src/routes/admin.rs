@@ -3,8 +3,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use linli_domain::user::{check_password, parse_username};
 use linli_domain::{Role, User};
-use linli_store::{AccessEntry, AccessFilter, NewUser, Store, UserPatch};
-use serde::{Deserialize, Serialize};
+use linli_store::{AccessEntry, AccessFilter, NewUser, Page, Store, UserPatch};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -58,18 +58,12 @@ pub struct UserQuery {
     cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserPage {
-    items: Vec<User>,
-    next_cursor: Option<String>,
-}
-
 /// Lists users bound inside the caller's jurisdiction.
-#[utoipa::path(get, path = "/users", tag = "admin", params(UserQuery), responses((status = 200, body = UserPage), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list_users(State(state): State<AppState>, actor: Actor, ApiQuery(query): ApiQuery<UserQuery>) -> ApiResult<axum::Json<UserPage>> {
+#[utoipa::path(get, path = "/users", tag = "admin", params(UserQuery), responses((status = 200, body = Page<User>), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list_users(State(state): State<AppState>, actor: Actor, ApiQuery(query): ApiQuery<UserQuery>) -> ApiResult<axum::Json<Page<User>>> {
     actor.require(Role::administers, "manage users")?;
     let page = state.store.list_users(&actor.scope, &page_request(query.limit, query.cursor.as_deref())?).await?;
-    Ok(axum::Json(UserPage { items: page.items, next_cursor: page.next_cursor }))
+    Ok(axum::Json(page))
 }
 
 /// Creates a user bound to a region or organisation inside the caller's jurisdiction.
@@ -177,15 +171,9 @@ pub struct AccessQuery {
     cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AccessPage {
-    items: Vec<AccessEntry>,
-    next_cursor: Option<String>,
-}
-
 /// Who read which personal record unmasked, and when.
-#[utoipa::path(get, path = "/audit/access", tag = "admin", params(AccessQuery), responses((status = 200, body = AccessPage), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list_access(State(state): State<AppState>, actor: Actor, ApiQuery(query): ApiQuery<AccessQuery>) -> ApiResult<axum::Json<AccessPage>> {
+#[utoipa::path(get, path = "/audit/access", tag = "admin", params(AccessQuery), responses((status = 200, body = Page<AccessEntry>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list_access(State(state): State<AppState>, actor: Actor, ApiQuery(query): ApiQuery<AccessQuery>) -> ApiResult<axum::Json<Page<AccessEntry>>> {
     actor.require(Role::administers, "read the access audit log")?;
     // Entries are not tied to a region, so only an administrator of everywhere reads them.
     if actor.scope.root_code().is_some() {
@@ -199,7 +187,7 @@ pub async fn list_access(State(state): State<AppState>, actor: Actor, ApiQuery(q
         to_ms: query.to.as_deref().map(|t| parse_instant("to", t)).transpose()?,
     };
     let page = state.store.list_access(&filter, &page_request(query.limit, query.cursor.as_deref())?).await?;
-    Ok(axum::Json(AccessPage { items: page.items, next_cursor: page.next_cursor }))
+    Ok(axum::Json(page))
 }
 
 /// Epoch milliseconds, or RFC 3339 in UTC (`2026-11-25T08:00:00Z`, fraction optional), or a date.

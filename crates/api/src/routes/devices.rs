@@ -3,8 +3,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use linli_domain::device::DeviceInput;
 use linli_domain::{Attributes, Device, DeviceKind, DeviceStatus, NewDevice, Position, Role};
-use linli_store::{DeviceFilter, DevicePatch};
-use serde::{Deserialize, Serialize};
+use linli_store::{DeviceFilter, DevicePatch, Page};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -41,16 +41,10 @@ pub struct DeviceQuery {
     cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DevicePage {
-    items: Vec<Device>,
-    next_cursor: Option<String>,
-}
-
 /// Lists devices in the caller's jurisdiction.
 #[utoipa::path(get, path = "/devices", tag = "devices", params(DeviceQuery),
-    responses((status = 200, body = DevicePage), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list_devices(State(state): State<AppState>, actor: Actor, ApiQuery(query): ApiQuery<DeviceQuery>) -> ApiResult<axum::Json<DevicePage>> {
+    responses((status = 200, body = Page<Device>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list_devices(State(state): State<AppState>, actor: Actor, ApiQuery(query): ApiQuery<DeviceQuery>) -> ApiResult<axum::Json<Page<Device>>> {
     let filter = DeviceFilter {
         kind: query.kind.as_deref().filter(|s| !s.is_empty()).map(|k| DeviceKind::parse("kind", k)).transpose()?,
         status: query.status.as_deref().filter(|s| !s.is_empty()).map(|k| DeviceStatus::parse("status", k)).transpose()?,
@@ -60,7 +54,7 @@ pub async fn list_devices(State(state): State<AppState>, actor: Actor, ApiQuery(
         spatial: spatial(query.bbox.as_deref(), query.near.as_deref(), query.radius)?,
     };
     let page = state.store.list_devices(&actor.scope, &filter, &page_request(query.limit, query.cursor.as_deref())?).await?;
-    Ok(axum::Json(DevicePage { items: page.items, next_cursor: page.next_cursor }))
+    Ok(axum::Json(page))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

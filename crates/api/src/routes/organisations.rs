@@ -3,8 +3,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use linli_domain::organisation::OrganisationInput;
 use linli_domain::{Attributes, NewOrganisation, OrgKind, Organisation, Role};
-use linli_store::{OrganisationFilter, OrganisationPatch};
-use serde::{Deserialize, Serialize};
+use linli_store::{OrganisationFilter, OrganisationPatch, Page};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -31,27 +31,21 @@ pub struct OrganisationQuery {
     cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OrganisationPage {
-    items: Vec<Organisation>,
-    next_cursor: Option<String>,
-}
-
 /// Lists organisations serving the caller's jurisdiction or the area above it.
 #[utoipa::path(get, path = "/organisations", tag = "organisations", params(OrganisationQuery),
-    responses((status = 200, body = OrganisationPage), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = Page<Organisation>), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list_organisations(
     State(state): State<AppState>,
     actor: Actor,
     ApiQuery(query): ApiQuery<OrganisationQuery>,
-) -> ApiResult<axum::Json<OrganisationPage>> {
+) -> ApiResult<axum::Json<Page<Organisation>>> {
     let filter = OrganisationFilter {
         kind: query.kind.as_deref().filter(|s| !s.is_empty()).map(|k| OrgKind::parse("kind", k)).transpose()?,
         within_code: code_param("within", query.within.as_deref())?,
         q: search_param(query.q.as_deref())?,
     };
     let page = state.store.list_organisations(&actor.scope, &filter, &page_request(query.limit, query.cursor.as_deref())?).await?;
-    Ok(axum::Json(OrganisationPage { items: page.items, next_cursor: page.next_cursor }))
+    Ok(axum::Json(page))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -45,22 +45,10 @@ pub struct RegionQuery {
     cursor: Option<String>,
 }
 
-#[derive(Debug, serde::Serialize, ToSchema)]
-pub struct RegionPage {
-    items: Vec<Region>,
-    next_cursor: Option<String>,
-}
-
-impl From<Page<Region>> for RegionPage {
-    fn from(page: Page<Region>) -> Self {
-        RegionPage { items: page.items, next_cursor: page.next_cursor }
-    }
-}
-
 /// Lists nodes in the caller's jurisdiction, filtered and paginated.
 #[utoipa::path(get, path = "/regions", tag = "regions", params(RegionQuery),
-    responses((status = 200, body = RegionPage), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list_regions(State(state): State<AppState>, actor: Actor, ApiQuery(query): ApiQuery<RegionQuery>) -> ApiResult<axum::Json<RegionPage>> {
+    responses((status = 200, body = Page<Region>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list_regions(State(state): State<AppState>, actor: Actor, ApiQuery(query): ApiQuery<RegionQuery>) -> ApiResult<axum::Json<Page<Region>>> {
     let filter = RegionFilter {
         level: query.level.as_deref().filter(|l| !l.is_empty()).map(|l| Level::parse("level", l)).transpose()?,
         parent_code: code_param("parent", query.parent.as_deref())?,
@@ -69,7 +57,7 @@ pub async fn list_regions(State(state): State<AppState>, actor: Actor, ApiQuery(
         spatial: spatial(query.bbox.as_deref(), query.near.as_deref(), query.radius)?,
     };
     let page = page_request(query.limit, query.cursor.as_deref())?;
-    Ok(axum::Json(state.store.list_regions(&actor.scope, &filter, &page).await?.into()))
+    Ok(axum::Json(state.store.list_regions(&actor.scope, &filter, &page).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

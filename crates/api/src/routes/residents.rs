@@ -4,8 +4,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use linli_domain::person::{parse_id_number, parse_phone, ResidentInput};
 use linli_domain::{Attributes, CareTag, DwellingRelation, NewResident, ResidenceKind, Resident, Role};
-use linli_store::{AccessEntry, ResidentFilter, ResidentPatch};
-use serde::{Deserialize, Serialize};
+use linli_store::{AccessEntry, Page, ResidentFilter, ResidentPatch};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -74,16 +74,10 @@ pub struct ResidentQuery {
     cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ResidentPage {
-    items: Vec<Resident>,
-    next_cursor: Option<String>,
-}
-
 /// Lists residents in the caller's jurisdiction.
 #[utoipa::path(get, path = "/residents", tag = "residents", params(ResidentQuery),
-    responses((status = 200, body = ResidentPage), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list_residents(State(state): State<AppState>, actor: Actor, ApiQuery(query): ApiQuery<ResidentQuery>) -> ApiResult<axum::Json<ResidentPage>> {
+    responses((status = 200, body = Page<Resident>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list_residents(State(state): State<AppState>, actor: Actor, ApiQuery(query): ApiQuery<ResidentQuery>) -> ApiResult<axum::Json<Page<Resident>>> {
     require_reader(&actor)?;
     let personal = query.q.is_some() || query.id_number.is_some() || query.phone.is_some();
     if personal && !actor.role().sees_sensitive() {
@@ -99,7 +93,7 @@ pub async fn list_residents(State(state): State<AppState>, actor: Actor, ApiQuer
     };
     let page = state.store.list_residents(&actor.scope, &filter, &page_request(query.limit, query.cursor.as_deref())?).await?;
     let items = release(&state, &actor, page.items, "list").await?;
-    Ok(axum::Json(ResidentPage { items, next_cursor: page.next_cursor }))
+    Ok(axum::Json(Page { items, next_cursor: page.next_cursor }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

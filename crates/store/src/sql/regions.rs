@@ -71,7 +71,7 @@ impl SqlStore {
             Err(StoreError::NotFound { .. }) => return Err(StoreError::invalid(field, format!("region {code:?} does not exist"))),
             other => other?,
         };
-        if !scope.covers_path(&key.path.clone()) {
+        if !scope.covers_path(&key.path) {
             return Err(StoreError::out_of_scope("region", code));
         }
         Ok(key)
@@ -101,7 +101,7 @@ impl SqlStore {
 
     pub(crate) async fn get_region_impl(&self, scope: &Jurisdiction, code: &str) -> Result<Region> {
         let (key, region) = self.region_row(&self.reader, code).await?;
-        if !scope.covers_path(&key.path.clone()) {
+        if !scope.covers_path(&key.path) {
             return Err(StoreError::out_of_scope("region", code));
         }
         Ok(region)
@@ -122,7 +122,7 @@ impl SqlStore {
                 return Err(StoreError::invalid("parent_code", "a node cannot be its own parent (cycle)"));
             }
             let parent = self.referenced_region(&mut *tx, scope, "parent_code", parent_code).await?;
-            if parent.path.clone().starts_with(&old_path) {
+            if parent.path.starts_with(&old_path) {
                 return Err(StoreError::invalid("parent_code", format!("{parent_code:?} lies below {code:?}; moving there would make a cycle")));
             }
             region.level.check_parent(parent.level).map_err(|e| StoreError::Invalid(e.into()))?;
@@ -199,7 +199,7 @@ impl SqlStore {
     pub(crate) async fn delete_region_impl(&self, scope: &Jurisdiction, code: &str) -> Result<()> {
         let mut tx = self.begin_write(false).await?;
         let (key, _) = self.region_row(&mut *tx, code).await?;
-        if !scope.covers_path(&key.path.clone()) || scope.root.as_ref().is_some_and(|r| r.id == key.id) {
+        if !scope.covers_path(&key.path) || scope.root.as_ref().is_some_and(|r| r.id == key.id) {
             return Err(StoreError::out_of_scope("region", code));
         }
         let checks = [
@@ -287,7 +287,7 @@ impl SqlStore {
 
     pub(crate) async fn region_ancestors_impl(&self, scope: &Jurisdiction, code: &str) -> Result<Vec<Region>> {
         let (key, region) = self.region_row(&self.reader, code).await?;
-        if !scope.covers_path(&key.path.clone()) {
+        if !scope.covers_path(&key.path) {
             return Err(StoreError::out_of_scope("region", code));
         }
         let ids: Vec<i64> = key.path.split('/').filter_map(|s| s.parse().ok()).filter(|id| *id != key.id).collect();
