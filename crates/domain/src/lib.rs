@@ -8,6 +8,7 @@ pub mod access;
 pub mod device;
 pub mod error;
 pub mod geo;
+pub mod governance;
 pub mod masking;
 pub mod organisation;
 pub mod person;
