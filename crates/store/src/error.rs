@@ -26,6 +26,11 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
+    /// A [`Decide`](crate::Decide) refused the change; the caller knows the concrete error.
+    #[error("{0}")]
+    Refused(Box<dyn std::error::Error + Send + Sync>),
+    #[error("{kind} {key} was changed by someone else (now version {current}); reload and retry")]
+    Stale { kind: &'static str, key: String, current: i64 },
 }
 
 impl StoreError {

@@ -7,10 +7,17 @@
 //! the two migration folders, and both pass the same test suite (`tests/suite.rs`).
 
 mod error;
+mod governance;
 mod model;
 pub mod sql;
 
 use async_trait::async_trait;
+use linli_domain::governance::calendar::CalendarDay;
+use linli_domain::governance::event::{Event, Incident};
+use linli_domain::governance::order::HistoryEntry;
+use linli_domain::governance::rates::{RateCounts, ReportRate};
+use linli_domain::governance::settings::MergeSettings;
+use linli_domain::governance::{Whistle, WorkOrder};
 use linli_domain::{
     device::NewDevice,
     organisation::NewOrganisation,
@@ -19,6 +26,7 @@ use linli_domain::{
 };
 
 pub use error::{RowError, StoreError};
+pub use governance::*;
 pub use model::*;
 pub use sql::SqlStore;
 /// The database driver's error, for callers that classify [`StoreError::Database`].
@@ -89,4 +97,89 @@ pub trait Store: Send + Sync + 'static {
 
     /// Counts of each record kind in a jurisdiction, for dashboards and the demo's banner.
     async fn counts(&self, scope: &Jurisdiction) -> Result<RegistryCounts>;
+
+    // --- Configuration of the closed loop ---------------------------------------------------
+
+    /// A stored configuration value (JSON text), if one was stored.
+    async fn get_setting(&self, key: &str) -> Result<Option<String>>;
+    async fn put_setting(&self, key: &str, value: &str, at: i64) -> Result<()>;
+    /// Every listed day of the business calendar.
+    async fn calendar_days(&self) -> Result<Vec<CalendarDay>>;
+    async fn put_calendar_day(&self, day: &CalendarDay) -> Result<()>;
+    async fn delete_calendar_day(&self, date: &str) -> Result<()>;
+    async fn list_routes(&self, scope: &Jurisdiction) -> Result<Vec<Route>>;
+    async fn put_route(&self, scope: &Jurisdiction, route: &Route) -> Result<()>;
+    async fn delete_route(&self, scope: &Jurisdiction, category: &str, region_code: &str) -> Result<()>;
+    /// The organisation routed for `category` at the node: the entry of the nearest node at or above it.
+    async fn route_for(&self, category: &str, region_code: &str) -> Result<Option<String>>;
+
+    // --- Events, incidents, work orders ---------------------------------------------------
+
+    /// Records an event, merges it into an open incident nearby (see `merge_target`) or opens a
+    /// new incident, and, for a new incident, opens `order` (its id, event and incident filled in).
+    /// Merging into an incident that has an order counts the report on that order.
+    async fn record_event(
+        &self,
+        scope: &Jurisdiction,
+        record: &NewEventRecord,
+        merge: &MergeSettings,
+        order: Option<&WorkOrder>,
+        idempotency_key: Option<&str>,
+        at: i64,
+    ) -> Result<EventOutcome>;
+    async fn get_event(&self, scope: &Jurisdiction, id: i64) -> Result<Event>;
+    async fn list_events(&self, scope: &Jurisdiction, filter: &EventFilter, page: &PageRequest) -> Result<Page<Event>>;
+    async fn get_incident(&self, scope: &Jurisdiction, id: i64) -> Result<Incident>;
+
+    /// Opens an order (its id assigned) with its first history entry. With an idempotency key
+    /// already used, returns the order it created and `true`.
+    async fn create_order(&self, scope: &Jurisdiction, order: &WorkOrder, created: &HistoryEntry, idempotency_key: Option<&str>) -> Result<(WorkOrder, bool)>;
+    /// An order wherever it is, and whether it lies in `scope` (the caller decides what that allows).
+    async fn get_order(&self, scope: &Jurisdiction, id: i64) -> Result<(WorkOrder, bool)>;
+    /// Changes an order atomically: reads it, lets `decide` produce the new value and history,
+    /// writes both and an outbox message, or nothing. A version other than `expected_version`
+    /// fails with [`StoreError::Stale`].
+    async fn update_order(
+        &self,
+        scope: &Jurisdiction,
+        id: i64,
+        expected_version: Option<i64>,
+        decide: Decide<'_, WorkOrder>,
+    ) -> Result<(WorkOrder, Vec<HistoryEntry>)>;
+    /// Orders in the scope, newest first.
+    async fn list_orders(&self, scope: &Jurisdiction, filter: &OrderFilter, page: &PageRequest) -> Result<Page<WorkOrder>>;
+    /// The history of an order or whistle (`subject` is `order` or `whistle`), oldest first.
+    async fn history(&self, subject: &str, id: i64) -> Result<Vec<HistoryEntry>>;
+    /// Ids of orders whose next deadline check is due at `now`.
+    async fn orders_due_for_check(&self, now: i64, limit: u32) -> Result<Vec<i64>>;
+    async fn rate_counts(&self, scope: &Jurisdiction, query: &RateQuery) -> Result<RateCounts>;
+
+    // --- Whistles and applications ------------------------------------------------------------
+
+    async fn create_whistle(&self, scope: &Jurisdiction, whistle: &Whistle, created: &HistoryEntry) -> Result<Whistle>;
+    async fn get_whistle(&self, scope: &Jurisdiction, id: i64) -> Result<(Whistle, bool)>;
+    async fn update_whistle(&self, scope: &Jurisdiction, id: i64, decide: Decide<'_, Whistle>) -> Result<(Whistle, Vec<HistoryEntry>)>;
+    async fn list_whistles(&self, scope: &Jurisdiction, filter: &WhistleFilter, page: &PageRequest) -> Result<Page<Whistle>>;
+    /// On-time report rates of departments summoned in `[from, to)`, judged at `now`.
+    async fn report_rates(&self, scope: &Jurisdiction, org_code: Option<&str>, from: i64, to: i64, now: i64) -> Result<Vec<ReportRate>>;
+
+    async fn create_application(&self, scope: &Jurisdiction, application: &Application) -> Result<Application>;
+    async fn get_application(&self, scope: &Jurisdiction, id: i64) -> Result<Application>;
+    async fn update_application(&self, scope: &Jurisdiction, application: &Application) -> Result<()>;
+    async fn list_applications(&self, scope: &Jurisdiction, status: Option<&str>, page: &PageRequest) -> Result<Page<Application>>;
+
+    // --- Media, keys, webhooks, the outbox ------------------------------------------------------
+
+    async fn record_media(&self, info: &MediaInfo) -> Result<()>;
+    async fn get_media(&self, id: &str) -> Result<Option<MediaInfo>>;
+    /// Stores an Open311 API key by its hash.
+    async fn create_api_key(&self, key_hash: &str, name: &str, at: i64) -> Result<()>;
+    async fn api_key_valid(&self, key_hash: &str) -> Result<bool>;
+    async fn create_webhook(&self, new: &NewWebhook) -> Result<Webhook>;
+    async fn list_webhooks(&self) -> Result<Vec<Webhook>>;
+    async fn delete_webhook(&self, id: i64) -> Result<()>;
+    async fn advance_webhook(&self, id: i64, cursor: i64, status: &str) -> Result<()>;
+    /// Outbox messages after `after`, oldest first.
+    async fn outbox_after(&self, after: i64, limit: u32) -> Result<Vec<OutboxMessage>>;
+    async fn outbox_head(&self) -> Result<i64>;
 }

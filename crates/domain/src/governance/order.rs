@@ -182,6 +182,10 @@ pub struct WorkOrder {
     pub callback_count: i64,
     pub reopen_count: i64,
     pub termination_reason: Option<String>,
+    /// When the deadline sweep next has something to check on this order.
+    #[serde(default, with = "crate::time::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_check_at: Option<i64>,
 }
 
 /// One entry of an order's (or whistle's) append-only history.
@@ -500,6 +504,7 @@ pub fn apply(order: &WorkOrder, command: Command, ctx: &ActionContext<'_>) -> Re
         }
     }
     next.version = order.version + 1;
+    next.next_check_at = next_check_at(&next, ctx.limits);
     entry.to_status = Some(next.status.as_str().to_string());
     entry.to_unit = Some(next.holder.clone());
     Ok((next, entry))
@@ -550,6 +555,23 @@ pub fn authorize(user: &User, order: &WorkOrder, action: Action, covers_location
     }
 }
 
+/// The next instant at which [`sweep`] would change the order, if any.
+pub fn next_check_at(order: &WorkOrder, limits: &TimeLimits) -> Option<i64> {
+    if !order.status.is_open() {
+        return None;
+    }
+    let span = (order.resolve_due_at - order.clock_started_at).max(0) as f64;
+    let warn_at = order.clock_started_at + (span * limits.warn_at_fraction) as i64;
+    [
+        (order.responded_at.is_none() && !order.response_overdue).then_some(order.response_due_at + 1),
+        (order.warned_at.is_none() && !order.overdue).then_some(warn_at),
+        (!order.overdue).then_some(order.resolve_due_at + 1),
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+}
+
 /// What the deadline sweep does to one order at `now`: the changed order and what to record,
 /// or `None` when nothing is due. Escalation goes one hop up the chain.
 pub fn sweep(order: &WorkOrder, now: i64, limits: &TimeLimits) -> Option<(WorkOrder, Vec<HistoryEntry>)> {
@@ -585,6 +607,7 @@ pub fn sweep(order: &WorkOrder, now: i64, limits: &TimeLimits) -> Option<(WorkOr
         return None;
     }
     next.version += 1;
+    next.next_check_at = next_check_at(&next, limits);
     for entry in &mut entries {
         entry.from_status = Some(order.status.as_str().to_string());
         entry.to_status = Some(order.status.as_str().to_string());
@@ -645,6 +668,7 @@ mod tests {
             callback_count: 0,
             reopen_count: 0,
             termination_reason: None,
+            next_check_at: None,
         }
     }
 

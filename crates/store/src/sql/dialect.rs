@@ -21,6 +21,14 @@ impl Dialect {
         }
     }
 
+    /// Locks the rows a SELECT reads until the transaction ends (SQLite's single writer needs none).
+    pub(crate) fn for_update(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+
     /// Refreshes the planner's statistics of a table (SQLite samples, so this stays fast).
     pub(crate) fn analyze_sql(self, table: &str) -> String {
         match self {

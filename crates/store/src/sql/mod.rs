@@ -1,13 +1,18 @@
 //! The SQL implementation of [`Store`](crate::Store), shared by SQLite and PostgreSQL.
+mod config;
 mod devices;
 mod dialect;
+mod events;
 mod import;
+mod orders;
 mod organisations;
 mod query;
+mod records;
 mod regions;
 mod residents;
 mod store_impl;
 mod users;
+mod whistles;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -213,6 +218,15 @@ pub(crate) fn push_page(sql: &mut Sql, id_column: &str, page: &PageRequest) -> R
         sql.push(&format!(" AND {id_column} > ")).arg(after.parse::<i64>().map_err(|_| bad_cursor())?);
     }
     sql.push(&format!(" ORDER BY {id_column} LIMIT ")).arg(i64::from(page.limit) + 1);
+    Ok(())
+}
+
+/// Keyset paging newest first over a numeric id (cursor: the last id).
+pub(crate) fn push_page_desc(sql: &mut Sql, id_column: &str, page: &PageRequest) -> Result<()> {
+    if let Some(after) = &page.after {
+        sql.push(&format!(" AND {id_column} < ")).arg(after.parse::<i64>().map_err(|_| bad_cursor())?);
+    }
+    sql.push(&format!(" ORDER BY {id_column} DESC LIMIT ")).arg(i64::from(page.limit) + 1);
     Ok(())
 }
 

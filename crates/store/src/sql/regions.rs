@@ -187,7 +187,18 @@ impl SqlStore {
     /// After a move, rewrites every stored path under `old` to start with `new` instead.
     async fn rewrite_paths(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, old: &str, new: &str) -> Result<()> {
         let (lo, hi) = prefix_range(old);
-        for (table, column) in [("regions", "path"), ("residents", "region_path"), ("organisations", "region_path"), ("devices", "region_path")] {
+        for (table, column) in [
+            ("regions", "path"),
+            ("residents", "region_path"),
+            ("organisations", "region_path"),
+            ("devices", "region_path"),
+            ("incidents", "region_path"),
+            ("events", "region_path"),
+            ("orders", "region_path"),
+            ("whistles", "region_path"),
+            ("summons", "region_path"),
+            ("applications", "region_path"),
+        ] {
             let mut sql = self.sql(&format!("UPDATE {table} SET {column} = "));
             sql.arg(new).push(&format!(" || substr({column}, CAST(")).arg(old.len() as i64 + 1).push(" AS INTEGER))");
             sql.push(&format!(" WHERE {column} >= ")).arg(lo.clone()).push(&format!(" AND {column} < ")).arg(hi.clone());

@@ -4,8 +4,15 @@ use linli_domain::region::{NewRegion, RegionPatch};
 use linli_domain::{Device, DwellingRelation, NewDevice, NewOrganisation, NewResident, Organisation, Region, Resident, User};
 
 use super::{push_path_range, row_get, SqlStore};
+use crate::governance::*;
 use crate::model::*;
 use crate::{Result, Store};
+use linli_domain::governance::calendar::CalendarDay;
+use linli_domain::governance::event::{Event, Incident};
+use linli_domain::governance::order::HistoryEntry;
+use linli_domain::governance::rates::{RateCounts, ReportRate};
+use linli_domain::governance::settings::MergeSettings;
+use linli_domain::governance::{Whistle, WorkOrder};
 
 #[async_trait]
 impl Store for SqlStore {
@@ -155,5 +162,142 @@ impl Store for SqlStore {
             *slot = row.map(|r| row_get::<i64>(&r, "n")).transpose()?.unwrap_or(0);
         }
         Ok(counts)
+    }
+
+    async fn get_setting(&self, key: &str) -> Result<Option<String>> {
+        self.get_setting_impl(key).await
+    }
+    async fn put_setting(&self, key: &str, value: &str, at: i64) -> Result<()> {
+        self.put_setting_impl(key, value, at).await
+    }
+    async fn calendar_days(&self) -> Result<Vec<CalendarDay>> {
+        self.calendar_days_impl().await
+    }
+    async fn put_calendar_day(&self, day: &CalendarDay) -> Result<()> {
+        self.put_calendar_day_impl(day).await
+    }
+    async fn delete_calendar_day(&self, date: &str) -> Result<()> {
+        self.delete_calendar_day_impl(date).await
+    }
+    async fn list_routes(&self, scope: &Jurisdiction) -> Result<Vec<Route>> {
+        self.list_routes_impl(scope).await
+    }
+    async fn put_route(&self, scope: &Jurisdiction, route: &Route) -> Result<()> {
+        self.put_route_impl(scope, route).await
+    }
+    async fn delete_route(&self, scope: &Jurisdiction, category: &str, region_code: &str) -> Result<()> {
+        self.delete_route_impl(scope, category, region_code).await
+    }
+    async fn route_for(&self, category: &str, region_code: &str) -> Result<Option<String>> {
+        self.route_for_impl(category, region_code).await
+    }
+
+    async fn record_event(
+        &self,
+        scope: &Jurisdiction,
+        record: &NewEventRecord,
+        merge: &MergeSettings,
+        order: Option<&WorkOrder>,
+        idempotency_key: Option<&str>,
+        at: i64,
+    ) -> Result<EventOutcome> {
+        self.record_event_impl(scope, record, merge, order, idempotency_key, at).await
+    }
+    async fn get_event(&self, scope: &Jurisdiction, id: i64) -> Result<Event> {
+        self.get_event_impl(scope, id).await
+    }
+    async fn list_events(&self, scope: &Jurisdiction, filter: &EventFilter, page: &PageRequest) -> Result<Page<Event>> {
+        self.list_events_impl(scope, filter, page).await
+    }
+    async fn get_incident(&self, scope: &Jurisdiction, id: i64) -> Result<Incident> {
+        self.get_incident_impl(scope, id).await
+    }
+
+    async fn create_order(&self, scope: &Jurisdiction, order: &WorkOrder, created: &HistoryEntry, idempotency_key: Option<&str>) -> Result<(WorkOrder, bool)> {
+        self.create_order_impl(scope, order, created, idempotency_key).await
+    }
+    async fn get_order(&self, scope: &Jurisdiction, id: i64) -> Result<(WorkOrder, bool)> {
+        self.get_order_impl(scope, id).await
+    }
+    async fn update_order(
+        &self,
+        scope: &Jurisdiction,
+        id: i64,
+        expected_version: Option<i64>,
+        decide: Decide<'_, WorkOrder>,
+    ) -> Result<(WorkOrder, Vec<HistoryEntry>)> {
+        self.update_order_impl(scope, id, expected_version, decide).await
+    }
+    async fn list_orders(&self, scope: &Jurisdiction, filter: &OrderFilter, page: &PageRequest) -> Result<Page<WorkOrder>> {
+        self.list_orders_impl(scope, filter, page).await
+    }
+    async fn history(&self, subject: &str, id: i64) -> Result<Vec<HistoryEntry>> {
+        self.history_impl(subject, id).await
+    }
+    async fn orders_due_for_check(&self, now: i64, limit: u32) -> Result<Vec<i64>> {
+        self.orders_due_for_check_impl(now, limit).await
+    }
+    async fn rate_counts(&self, scope: &Jurisdiction, query: &RateQuery) -> Result<RateCounts> {
+        self.rate_counts_impl(scope, query).await
+    }
+
+    async fn create_whistle(&self, scope: &Jurisdiction, whistle: &Whistle, created: &HistoryEntry) -> Result<Whistle> {
+        self.create_whistle_impl(scope, whistle, created).await
+    }
+    async fn get_whistle(&self, scope: &Jurisdiction, id: i64) -> Result<(Whistle, bool)> {
+        self.get_whistle_impl(scope, id).await
+    }
+    async fn update_whistle(&self, scope: &Jurisdiction, id: i64, decide: Decide<'_, Whistle>) -> Result<(Whistle, Vec<HistoryEntry>)> {
+        self.update_whistle_impl(scope, id, decide).await
+    }
+    async fn list_whistles(&self, scope: &Jurisdiction, filter: &WhistleFilter, page: &PageRequest) -> Result<Page<Whistle>> {
+        self.list_whistles_impl(scope, filter, page).await
+    }
+    async fn report_rates(&self, scope: &Jurisdiction, org_code: Option<&str>, from: i64, to: i64, now: i64) -> Result<Vec<ReportRate>> {
+        self.report_rates_impl(scope, org_code, from, to, now).await
+    }
+
+    async fn create_application(&self, scope: &Jurisdiction, application: &Application) -> Result<Application> {
+        self.create_application_impl(scope, application).await
+    }
+    async fn get_application(&self, scope: &Jurisdiction, id: i64) -> Result<Application> {
+        self.get_application_impl(scope, id).await
+    }
+    async fn update_application(&self, scope: &Jurisdiction, application: &Application) -> Result<()> {
+        self.update_application_impl(scope, application).await
+    }
+    async fn list_applications(&self, scope: &Jurisdiction, status: Option<&str>, page: &PageRequest) -> Result<Page<Application>> {
+        self.list_applications_impl(scope, status, page).await
+    }
+
+    async fn record_media(&self, info: &MediaInfo) -> Result<()> {
+        self.record_media_impl(info).await
+    }
+    async fn get_media(&self, id: &str) -> Result<Option<MediaInfo>> {
+        self.get_media_impl(id).await
+    }
+    async fn create_api_key(&self, key_hash: &str, name: &str, at: i64) -> Result<()> {
+        self.create_api_key_impl(key_hash, name, at).await
+    }
+    async fn api_key_valid(&self, key_hash: &str) -> Result<bool> {
+        self.api_key_valid_impl(key_hash).await
+    }
+    async fn create_webhook(&self, new: &NewWebhook) -> Result<Webhook> {
+        self.create_webhook_impl(new).await
+    }
+    async fn list_webhooks(&self) -> Result<Vec<Webhook>> {
+        self.list_webhooks_impl().await
+    }
+    async fn delete_webhook(&self, id: i64) -> Result<()> {
+        self.delete_webhook_impl(id).await
+    }
+    async fn advance_webhook(&self, id: i64, cursor: i64, status: &str) -> Result<()> {
+        self.advance_webhook_impl(id, cursor, status).await
+    }
+    async fn outbox_after(&self, after: i64, limit: u32) -> Result<Vec<OutboxMessage>> {
+        self.outbox_after_impl(after, limit).await
+    }
+    async fn outbox_head(&self) -> Result<i64> {
+        self.outbox_head_impl().await
     }
 }
