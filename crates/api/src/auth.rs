@@ -29,9 +29,14 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 
 /// Tokens are 32 random bytes; only their SHA-256 is stored, so a leaked database leaks no token.
 pub fn new_token() -> String {
+    format!("lk_{}", random_token_body())
+}
+
+/// 256 random bits, URL-safe: the secret part of tokens and keys.
+pub fn random_token_body() -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
-    format!("lk_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 pub fn hash_token(token: &str) -> String {

@@ -16,6 +16,9 @@ pub struct ErrorBody {
     /// Every problem, when a request or file had several.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ErrorDetail>,
+    /// For an illegal transition: the actions allowed from the current state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -32,11 +35,48 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub errors: Vec<ErrorDetail>,
+    pub allowed: Option<Vec<String>>,
+}
+
+/// Carries an [`ApiError`] through the store's [`Decide`](linli_store::Decide) callbacks.
+#[derive(Debug)]
+pub struct Refusal(pub ApiError);
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.message)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+impl ApiError {
+    /// Wraps this error for a [`Decide`](linli_store::Decide) callback.
+    pub fn refuse(self) -> StoreError {
+        StoreError::Refused(Box::new(Refusal(self)))
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+}
+
+impl From<linli_domain::governance::order::ActionError> for ApiError {
+    fn from(error: linli_domain::governance::order::ActionError) -> Self {
+        use linli_domain::governance::order::ActionError;
+        match error {
+            ActionError::Illegal { ref allowed, .. } => {
+                let allowed = allowed.iter().map(|a| a.as_str().to_string()).collect();
+                ApiError { allowed: Some(allowed), ..ApiError::conflict("illegal_transition", error.to_string()) }
+            }
+            ActionError::Invalid(invalid) => invalid.into(),
+        }
+    }
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), errors: Vec::new() }
+        ApiError { status, code, message: message.into(), errors: Vec::new(), allowed: None }
     }
 
     pub fn bad_request(field: &str, message: impl Into<String>) -> Self {
@@ -46,6 +86,7 @@ impl ApiError {
             code: "invalid_field",
             message: format!("{field}: {message}"),
             errors: vec![ErrorDetail { row: None, field: field.to_string(), message }],
+            allowed: None,
         }
     }
 
@@ -77,6 +118,7 @@ impl ApiError {
             code: "invalid_rows",
             message,
             errors: rows.into_iter().map(|r| ErrorDetail { row: Some(r.row), field: r.field, message: r.message }).collect(),
+            allowed: None,
         }
     }
 }
@@ -88,6 +130,7 @@ impl From<Invalid> for ApiError {
             code: "invalid_field",
             message: invalid.to_string(),
             errors: invalid.0.into_iter().map(|f| ErrorDetail { row: None, field: f.field, message: f.message }).collect(),
+            allowed: None,
         }
     }
 }
@@ -106,6 +149,11 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(invalid) => invalid.into(),
             StoreError::OutOfScope { .. } => ApiError::new(StatusCode::FORBIDDEN, "out_of_jurisdiction", error.to_string()),
             StoreError::Import(rows) => ApiError::rows(rows),
+            StoreError::Stale { .. } => ApiError::conflict("stale_version", error.to_string()),
+            StoreError::Refused(inner) => match inner.downcast::<Refusal>() {
+                Ok(refusal) => refusal.0,
+                Err(other) => ApiError::new(StatusCode::CONFLICT, "refused", other.to_string()),
+            },
             // PostgreSQL refuses NUL characters in text; SQLite stores them. Either way it is bad input.
             StoreError::Database(sqlx_error) if is_bad_text(&sqlx_error) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", "text must not contain NUL characters")
@@ -144,7 +192,7 @@ impl From<QueryRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { code: self.code.to_string(), message: self.message, errors: self.errors };
+        let body = ErrorBody { code: self.code.to_string(), message: self.message, errors: self.errors, allowed: self.allowed };
         let mut response = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));

@@ -51,14 +51,24 @@ impl FromRequestParts<AppState> for Actor {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or_else(|| ApiError::unauthenticated("missing Authorization: Bearer token"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::unauthenticated("the Authorization header must be \"Bearer <token>\""))?;
+        // Browsers cannot set headers on a WebSocket, so the live stream also takes `access_token`.
+        let from_query = || {
+            let wants_socket = parts.headers.get(axum::http::header::UPGRADE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+            let query = parts.uri.query().filter(|_| wants_socket)?;
+            query.split('&').find_map(|pair| pair.strip_prefix("access_token=")).map(str::to_string)
+        };
+        let token = match parts.headers.get(axum::http::header::AUTHORIZATION) {
+            Some(header) => header
+                .to_str()
+                .ok()
+                .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .ok_or_else(|| ApiError::unauthenticated("the Authorization header must be \"Bearer <token>\""))?,
+            None => from_query().ok_or_else(|| ApiError::unauthenticated("missing Authorization: Bearer token"))?,
+        };
+        let token = token.as_str();
         let token_hash = hash_token(token);
         let (user, _) =
             state.store.token_user(&token_hash, crate::now_ms()).await?.ok_or_else(|| ApiError::unauthenticated("token is invalid, expired or revoked"))?;

@@ -7,8 +7,11 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+mod open311;
 mod ops;
 mod routes;
+pub mod workers;
+mod workflow;
 
 use std::sync::Arc;
 
@@ -24,17 +27,39 @@ use utoipa_axum::router::OpenApiRouter;
 pub use error::{ApiError, ApiResult};
 pub use routes::admin::{provision_user, UserBody};
 
+/// The time, as epoch milliseconds. Injected so tests can move it; the server uses the system clock.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
     /// How long a login session lasts.
     pub session_ttl_ms: i64,
+    pub clock: Clock,
+    /// Where uploaded photos, snapshots and clips are kept, named by their SHA-256.
+    pub media_dir: Arc<std::path::PathBuf>,
+    /// The largest attachment accepted, in bytes.
+    pub max_media_bytes: usize,
+    /// Changes as they are committed, for the live stream (fed from the outbox).
+    pub live: tokio::sync::broadcast::Sender<Arc<linli_store::OutboxMessage>>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        AppState { store, session_ttl_ms: 12 * 3_600_000 }
+        let (live, _) = tokio::sync::broadcast::channel(1024);
+        AppState {
+            store,
+            session_ttl_ms: 12 * 3_600_000,
+            clock: Arc::new(now_ms),
+            media_dir: Arc::new(std::env::temp_dir().join("linli-media")),
+            max_media_bytes: 10 * 1024 * 1024,
+            live,
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        (self.clock)()
     }
 
     /// A user's jurisdiction: their node, else their organisation's region, else (for an
@@ -75,9 +100,13 @@ pub(crate) fn now_ms() -> i64 {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Linli API", description = "Linli (邻里) smart-community governance platform: the registry of people, places, things and organisations."),
+    info(title = "Linli API", description = "Linli (邻里) smart-community governance platform: the registry of people, places, things and organisations, and the event centre with its work-order loop."),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "regions", description = "the hierarchy 市 → 区 → 街道 → 社区 → 网格 → 楼栋 → 单元 → 房屋"), (name = "residents"), (name = "organisations"), (name = "devices"), (name = "admin"), (name = "import"))
+    tags((name = "auth"), (name = "regions", description = "the hierarchy 市 → 区 → 街道 → 社区 → 网格 → 楼栋 → 单元 → 房屋"), (name = "residents"), (name = "organisations"), (name = "devices"), (name = "admin"), (name = "import"),
+        (name = "events", description = "every report of a problem, incidents merging reports, media"), (name = "orders", description = "work orders (工单) and their lifecycle"),
+        (name = "whistles", description = "吹哨报到"), (name = "applications", description = "community applies, street approves"),
+        (name = "rates", description = "响应率, 解决率, 满意率"), (name = "config", description = "taxonomy, settings, business calendar, routing"),
+        (name = "integrations", description = "webhooks, the live stream, Open311 keys"))
 )]
 struct ApiDoc;
 
@@ -104,6 +133,14 @@ fn api_v1() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::devices::router())
         .merge(routes::admin::router())
         .merge(routes::import::router())
+        .merge(routes::events::router())
+        .merge(routes::orders::router())
+        .merge(routes::whistles::router())
+        .merge(routes::applications::router())
+        .merge(routes::rates::router())
+        .merge(routes::config::router())
+        .merge(routes::media::router())
+        .merge(routes::stream::router())
         .split_for_parts();
     openapi.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
     (router, openapi)
@@ -128,6 +165,7 @@ pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .nest("/api/v1", api)
+        .nest("/open311/v2", open311::router())
         .merge(ops::router())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async {
@@ -175,6 +213,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    workers::spawn(state.clone());
     let app = app(state);
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

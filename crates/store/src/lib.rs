@@ -131,9 +131,10 @@ pub trait Store: Send + Sync + 'static {
     async fn list_events(&self, scope: &Jurisdiction, filter: &EventFilter, page: &PageRequest) -> Result<Page<Event>>;
     async fn get_incident(&self, scope: &Jurisdiction, id: i64) -> Result<Incident>;
 
-    /// Opens an order (its id assigned) with its first history entry. With an idempotency key
+    /// Opens an order (its id assigned) with its first history entries. With an idempotency key
     /// already used, returns the order it created and `true`.
-    async fn create_order(&self, scope: &Jurisdiction, order: &WorkOrder, created: &HistoryEntry, idempotency_key: Option<&str>) -> Result<(WorkOrder, bool)>;
+    async fn create_order(&self, scope: &Jurisdiction, order: &WorkOrder, entries: &[HistoryEntry], idempotency_key: Option<&str>)
+        -> Result<(WorkOrder, bool)>;
     /// An order wherever it is, and whether it lies in `scope` (the caller decides what that allows).
     async fn get_order(&self, scope: &Jurisdiction, id: i64) -> Result<(WorkOrder, bool)>;
     /// Changes an order atomically: reads it, lets `decide` produce the new value and history,
@@ -156,7 +157,7 @@ pub trait Store: Send + Sync + 'static {
 
     // --- Whistles and applications ------------------------------------------------------------
 
-    async fn create_whistle(&self, scope: &Jurisdiction, whistle: &Whistle, created: &HistoryEntry) -> Result<Whistle>;
+    async fn create_whistle(&self, scope: &Jurisdiction, whistle: &Whistle, entries: &[HistoryEntry]) -> Result<Whistle>;
     async fn get_whistle(&self, scope: &Jurisdiction, id: i64) -> Result<(Whistle, bool)>;
     async fn update_whistle(&self, scope: &Jurisdiction, id: i64, decide: Decide<'_, Whistle>) -> Result<(Whistle, Vec<HistoryEntry>)>;
     async fn list_whistles(&self, scope: &Jurisdiction, filter: &WhistleFilter, page: &PageRequest) -> Result<Page<Whistle>>;

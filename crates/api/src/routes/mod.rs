@@ -1,10 +1,18 @@
 //! One module per resource; each returns an `OpenApiRouter` so its handlers document themselves.
 pub mod admin;
+pub mod applications;
+pub mod config;
 pub mod devices;
+pub mod events;
 pub mod import;
+pub mod media;
+pub mod orders;
 pub mod organisations;
+pub mod rates;
 pub mod regions;
 pub mod residents;
+pub mod stream;
+pub mod whistles;
 
 use linli_domain::geo::Near;
 use linli_domain::BBox;

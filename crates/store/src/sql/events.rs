@@ -168,7 +168,7 @@ impl SqlStore {
                 created.to_status = Some(template.status.as_str().to_string());
                 created.to_unit = Some(template.holder.clone());
                 created.data = serde_json::json!({ "event_id": event_id, "source": event.source });
-                let order = self.insert_order(&mut tx, &template, &region.path, &created).await?;
+                let order = self.insert_order(&mut tx, &template, &region.path, &[created]).await?;
                 let mut sql = self.sql("UPDATE incidents SET order_id = ");
                 sql.arg(order.id).push(" WHERE id = ").arg(incident_id);
                 sql.execute(&mut *tx).await?;

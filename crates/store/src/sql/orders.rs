@@ -53,14 +53,16 @@ pub(crate) fn order_message(order: &WorkOrder, entry: &HistoryEntry) -> serde_js
 }
 
 impl SqlStore {
-    /// Inserts an order and its first history entry; returns it with its id.
-    pub(crate) async fn insert_order(&self, tx: &mut Tx, order: &WorkOrder, region_path: &str, created: &HistoryEntry) -> Result<WorkOrder> {
+    /// Inserts an order and its first history entries; returns it with its id.
+    pub(crate) async fn insert_order(&self, tx: &mut Tx, order: &WorkOrder, region_path: &str, entries: &[HistoryEntry]) -> Result<WorkOrder> {
         let id = self.insert_returning_id(tx, "orders", &order_columns(order, region_path)).await?;
         let order = WorkOrder { id, ..order.clone() };
         // The document keeps the id too, for readers of the raw table.
         self.update_columns(tx, "orders", id, None, &[("doc", to_doc(&order).into())]).await?;
-        let entries = self.append_history(tx, "order", id, std::slice::from_ref(created)).await?;
-        self.push_outbox(tx, created.at, "order.created", &order_message(&order, &entries[0])).await?;
+        let entries = self.append_history(tx, "order", id, entries).await?;
+        if let Some(last) = entries.last() {
+            self.push_outbox(tx, last.at, "order.created", &order_message(&order, last)).await?;
+        }
         Ok(order)
     }
 
@@ -95,7 +97,7 @@ impl SqlStore {
         &self,
         scope: &Jurisdiction,
         order: &WorkOrder,
-        created: &HistoryEntry,
+        entries: &[HistoryEntry],
         key: Option<&str>,
     ) -> Result<(WorkOrder, bool)> {
         let mut tx = self.begin_write(false).await?;
@@ -104,8 +106,8 @@ impl SqlStore {
             return Ok((order, true));
         }
         let region = self.referenced_region(&mut *tx, scope, "region_code", &order.region_code).await?;
-        let order = self.insert_order(&mut tx, order, &region.path, created).await?;
-        self.remember_idempotency(&mut tx, key, "order", order.id, created.at).await?;
+        let order = self.insert_order(&mut tx, order, &region.path, entries).await?;
+        self.remember_idempotency(&mut tx, key, "order", order.id, order.created_at).await?;
         tx.commit().await?;
         Ok((order, false))
     }

@@ -213,8 +213,14 @@ impl Store for SqlStore {
         self.get_incident_impl(scope, id).await
     }
 
-    async fn create_order(&self, scope: &Jurisdiction, order: &WorkOrder, created: &HistoryEntry, idempotency_key: Option<&str>) -> Result<(WorkOrder, bool)> {
-        self.create_order_impl(scope, order, created, idempotency_key).await
+    async fn create_order(
+        &self,
+        scope: &Jurisdiction,
+        order: &WorkOrder,
+        entries: &[HistoryEntry],
+        idempotency_key: Option<&str>,
+    ) -> Result<(WorkOrder, bool)> {
+        self.create_order_impl(scope, order, entries, idempotency_key).await
     }
     async fn get_order(&self, scope: &Jurisdiction, id: i64) -> Result<(WorkOrder, bool)> {
         self.get_order_impl(scope, id).await
@@ -241,8 +247,8 @@ impl Store for SqlStore {
         self.rate_counts_impl(scope, query).await
     }
 
-    async fn create_whistle(&self, scope: &Jurisdiction, whistle: &Whistle, created: &HistoryEntry) -> Result<Whistle> {
-        self.create_whistle_impl(scope, whistle, created).await
+    async fn create_whistle(&self, scope: &Jurisdiction, whistle: &Whistle, entries: &[HistoryEntry]) -> Result<Whistle> {
+        self.create_whistle_impl(scope, whistle, entries).await
     }
     async fn get_whistle(&self, scope: &Jurisdiction, id: i64) -> Result<(Whistle, bool)> {
         self.get_whistle_impl(scope, id).await

@@ -48,7 +48,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn create_whistle_impl(&self, scope: &Jurisdiction, whistle: &Whistle, created: &HistoryEntry) -> Result<Whistle> {
+    pub(crate) async fn create_whistle_impl(&self, scope: &Jurisdiction, whistle: &Whistle, entries: &[HistoryEntry]) -> Result<Whistle> {
         let mut tx = self.begin_write(false).await?;
         let region = self.referenced_region(&mut *tx, scope, "region_code", &whistle.region_code).await?;
         let columns = [
@@ -64,8 +64,8 @@ impl SqlStore {
         let whistle = Whistle { id, ..whistle.clone() };
         self.update_columns(&mut tx, "whistles", id, None, &[("doc", to_doc(&whistle).into())]).await?;
         self.write_summons(&mut tx, &whistle, &region.path).await?;
-        let entries = self.append_history(&mut tx, "whistle", id, std::slice::from_ref(created)).await?;
-        self.push_outbox(&mut tx, created.at, "whistle.created", &serde_json::json!({ "whistle": whistle, "entry": entries[0] })).await?;
+        let entries = self.append_history(&mut tx, "whistle", id, entries).await?;
+        self.push_outbox(&mut tx, whistle.created_at, "whistle.created", &serde_json::json!({ "whistle": whistle, "entries": entries })).await?;
         tx.commit().await?;
         Ok(whistle)
     }
