@@ -26,6 +26,13 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use error::{ApiError, ApiResult};
 pub use routes::admin::{provision_user, UserBody};
+pub use routes::events::EventBody;
+
+/// Records an event as the platform itself (no user): how the demo and importers feed the event
+/// centre. Rules, merging and routing apply as for any report.
+pub async fn report_event(state: &AppState, body: EventBody) -> ApiResult<linli_store::EventOutcome> {
+    routes::events::record(state, None, body, None).await
+}
 
 /// The time, as epoch milliseconds. Injected so tests can move it; the server uses the system clock.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;

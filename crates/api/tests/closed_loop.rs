@@ -185,6 +185,7 @@ async fn the_whole_chain(app: App) {
     assert_eq!(order["response_due_at"], t(t0, 2 * HOUR));
     assert_eq!(order["resolve_due_at"], t(t0, 24 * HOUR));
     assert_eq!(order["proactive"], false);
+    assert_eq!(order["source"], "hotline_12345");
     // The district dispatcher may not see the caller's phone unmasked.
     assert_eq!(order["requester"]["phone"], "138****1111");
 

@@ -52,15 +52,14 @@ pub fn parse_keyword<T: Copy>(field: &str, raw: &str, table: &[(T, &[&str])], ki
 /// Defines a closed keyword enum with its English code first, then accepted aliases.
 #[macro_export]
 macro_rules! keyword_enum {
-    ($(#[$meta:meta])* $name:ident, $kind:literal, { $($variant:ident => [$($spelling:literal),+ $(,)?]),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident, $kind:literal, { $($variant:ident => [$code:literal $(, $spelling:literal)* $(,)?]),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $(#[serde(rename = $code)] $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            const TABLE: &'static [($name, &'static [&'static str])] = &[$(($name::$variant, &[$($spelling),+])),+];
+            const TABLE: &'static [($name, &'static [&'static str])] = &[$(($name::$variant, &[$code $(, $spelling)*])),+];
 
             /// The canonical English code, as stored and sent over the API.
             pub fn as_str(self) -> &'static str {
@@ -99,6 +98,15 @@ mod tests {
         assert!(parse_code("code", "a/b").is_err());
         assert!(parse_code("code", "a b").is_err());
         assert!(parse_code("code", &"x".repeat(65)).is_err());
+    }
+
+    crate::keyword_enum!(Sample, "sample", { Hotline12345 => ["hotline_12345", "12345"], Plain => ["plain"] });
+
+    #[test]
+    fn keywords_serialize_as_their_code() {
+        assert_eq!(serde_json::to_string(&Sample::Hotline12345).unwrap(), "\"hotline_12345\"");
+        assert_eq!(serde_json::from_str::<Sample>("\"hotline_12345\"").unwrap(), Sample::Hotline12345);
+        assert_eq!(Sample::parse("f", "12345").unwrap(), Sample::Hotline12345);
     }
 
     #[test]

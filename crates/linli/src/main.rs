@@ -205,6 +205,7 @@ async fn serve(config: &Config, store: Arc<SqlStore>) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     let mut state = AppState::new(store.clone());
     state.session_ttl_ms = i64::from(config.auth.session_ttl_hours) * 3_600_000;
+    state.media_dir = Arc::new(media);
     tracing::info!(address = %address, database = %config.database_label(), "linli serving");
     println!("linli listening on http://{address} (API under /api/v1, OpenAPI at /api/v1/openapi.json)");
     linli_api::serve(listener, state, shutdown_signal()).await?;
@@ -261,6 +262,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         };
         provision_user(store.as_ref(), body).await.map_err(|e| anyhow::anyhow!("demo user {}: {}", demo_user.role, e.message))?;
     }
+    let events = seed_demo_events(store.clone(), &world).await?;
     let counts = store.counts(&everywhere).await?;
     println!(
         "demo world built in {:.1}s: {} regions ({} dwellings), {} residents, {} organisations, {} devices",
@@ -271,6 +273,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         counts.organisations,
         counts.devices
     );
+    println!("event centre: {events} reports merged into incidents and work orders; Open311 API key {DEMO_OPEN311_KEY:?}");
     println!("demo users (password {:?}):", args.demo_password);
     for demo_user in &world.users {
         println!(
@@ -285,6 +288,39 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     serve(&config, store).await
+}
+
+/// The Open311 API key the demo world issues, so Open311 apps can post to it at once.
+const DEMO_OPEN311_KEY: &str = "linli-demo-open311";
+
+/// Feeds the demo's event centre: complaints, patrol findings and camera alarms spread over the
+/// communities and categories, deterministic for a world. Returns how many were reported.
+async fn seed_demo_events(store: Arc<SqlStore>, world: &linli_demo::World) -> anyhow::Result<usize> {
+    let now = linli_api::AppState::new(store.clone()).now();
+    store.create_api_key(&linli_api::auth::hash_token(DEMO_OPEN311_KEY), "demo Open311 apps", now).await?;
+    let state = AppState::new(store);
+    let linli_store::ImportBatch::Regions(regions) = &world.regions else { anyhow::bail!("demo regions missing") };
+    let communities: Vec<_> = regions.iter().map(|(_, r)| r).filter(|r| r.level == linli_domain::Level::Community).collect();
+    let taxonomy = linli_domain::governance::taxonomy::default_taxonomy();
+    let sources = ["hotline_12345", "hotline_12345", "resident_app", "grid_patrol", "camera_ai"];
+    let mut reported = 0;
+    for (i, community) in communities.iter().enumerate().take(60) {
+        for k in 0..3 {
+            let category = &taxonomy[(i * 7 + k * 5) % taxonomy.len()];
+            let source = sources[(i + k) % sources.len()];
+            let body = linli_api::EventBody {
+                source: Some(source.to_string()),
+                category: Some(category.code.clone()),
+                region_code: Some(community.code.clone()),
+                severity: Some(if source == "camera_ai" { "major" } else { "minor" }.to_string()),
+                description: Some(format!("{}：{}", community.name, category.covers)),
+                ..Default::default()
+            };
+            linli_api::report_event(&state, body).await.map_err(|e| anyhow::anyhow!("demo event: {}", e.message))?;
+            reported += 1;
+        }
+    }
+    Ok(reported)
 }
 
 /// Removes a previous demo database so the demo starts fresh.
