@@ -107,6 +107,7 @@ mod tests {
         assert_eq!(serde_json::to_string(&Sample::Hotline12345).unwrap(), "\"hotline_12345\"");
         assert_eq!(serde_json::from_str::<Sample>("\"hotline_12345\"").unwrap(), Sample::Hotline12345);
         assert_eq!(Sample::parse("f", "12345").unwrap(), Sample::Hotline12345);
+        assert_eq!((Sample::ALL.len(), Sample::Plain.label_zh()), (2, "plain"));
     }
 
     #[test]
