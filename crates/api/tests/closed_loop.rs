@@ -153,7 +153,7 @@ macro_rules! suite {
     };
 }
 
-suite!(the_whole_chain, open311_georeport_v2, bad_input_and_concurrency, merging_applications_and_calendar);
+suite!(the_whole_chain, open311_georeport_v2, bad_input_and_concurrency, merging_applications_and_calendar, webhooks_and_live_stream);
 
 fn t(start: i64, offset: i64) -> String {
     format_rfc3339(start + offset)
@@ -608,4 +608,62 @@ async fn open311_georeport_v2(app: App) {
     }
     let one: Value = open(&format!("requests/{request_id}.json")).await.unwrap().json().await.unwrap();
     assert_eq!((one[0]["status"].as_str(), one[0]["status_notes"].as_str()), (Some("closed"), Some("已劝导降低音量")));
+}
+
+/// Webhooks arrive signed, in order; the WebSocket stream carries each change as it commits,
+/// without personal data for roles that may not see it.
+async fn webhooks_and_live_stream(app: App) {
+    use futures_util::StreamExt;
+    let admin = app.login("admin").await;
+    let district = app.login("district").await;
+
+    // A receiver that records what it is sent.
+    let (sent, mut received) = tokio::sync::mpsc::unbounded_channel::<(axum::http::HeaderMap, String)>();
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let sent = sent.clone();
+            async move {
+                let _ = sent.send((headers, body));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+    let secret = "a-webhook-secret-of-some-length";
+    let (status, hook) = app.post(&admin, "/webhooks", json!({"url": hook_url, "secret": secret, "topics": ["order."]})).await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    let (status, _) = app.post(&admin, "/webhooks", json!({"url": "ftp://x", "secret": secret})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // The stream, authenticated as a browser would: the token in the query.
+    let ws_url = format!("{}/api/v1/stream?topics=order.&access_token={district}", app.base.replace("http://", "ws://"));
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let (_, outcome) = app
+        .post(
+            &district,
+            "/events",
+            json!({"source": "hotline_12345", "category": "env.noise", "region_code": "c1", "reporter_name": "王芳", "reporter_phone": "13800001111"}),
+        )
+        .await;
+    let order_id = outcome["order"]["id"].as_i64().unwrap();
+
+    let frame = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next()).await.expect("a frame within 10 s").unwrap().unwrap();
+    let message: Value = serde_json::from_str(frame.to_text().unwrap()).unwrap();
+    assert_eq!(message["topic"], "order.created");
+    assert_eq!(message["payload"]["order"]["id"], order_id);
+    assert!(message["payload"]["order"]["requester"].get("phone").is_none(), "{message}");
+
+    let (headers, body) = tokio::time::timeout(std::time::Duration::from_secs(15), received.recv()).await.expect("a delivery within 15 s").unwrap();
+    assert_eq!(headers["x-linli-topic"], "order.created");
+    let timestamp = headers["x-linli-timestamp"].to_str().unwrap();
+    assert_eq!(headers["x-linli-signature"].to_str().unwrap(), linli_api::workers::signature(secret, timestamp, body.as_bytes()));
+    let delivered: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(delivered["payload"]["order"]["id"], order_id);
+    // Webhooks are for integrations the administrator trusts: they get the whole record.
+    assert_eq!(delivered["payload"]["order"]["requester"]["phone"], "13800001111");
 }
