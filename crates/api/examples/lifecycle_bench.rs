@@ -30,7 +30,12 @@ async fn main() {
     )
     .unwrap();
     store.import(&Jurisdiction::everywhere(), &regions).await.unwrap();
-    let orgs = linli_import::parse(linli_import::ImportKind::Organisations, linli_import::Format::Csv, "code,name,kind,region_code\ndept.water,水务局,department,d\n".as_bytes()).unwrap();
+    let orgs = linli_import::parse(
+        linli_import::ImportKind::Organisations,
+        linli_import::Format::Csv,
+        "code,name,kind,region_code\ndept.water,水务局,department,d\n".as_bytes(),
+    )
+    .unwrap();
     store.import(&Jurisdiction::everywhere(), &orgs).await.unwrap();
     for (username, role, region, org) in [("district", "district_dispatcher", Some("d"), None), ("water", "department_handler", None, Some("dept.water"))] {
         let body = UserBody {
@@ -53,7 +58,15 @@ async fn main() {
         let client = client.clone();
         let base = base.clone();
         async move {
-            let reply: Value = client.post(format!("{base}/auth/login")).json(&json!({"username": user, "password": "bench-password"})).send().await.unwrap().json().await.unwrap();
+            let reply: Value = client
+                .post(format!("{base}/auth/login"))
+                .json(&json!({"username": user, "password": "bench-password"}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
             reply["token"].as_str().unwrap().to_string()
         }
     };
