@@ -34,22 +34,32 @@ async fn sweep_loop(state: AppState) {
     }
 }
 
-/// Publishes committed outbox messages to the live stream, whichever process wrote them.
+/// Publishes committed outbox messages to the live stream, whichever process wrote them. With
+/// nobody subscribed it reads nothing, and a first subscriber starts from the newest message.
 async fn stream_loop(state: AppState) {
-    let mut cursor = match state.store.outbox_head().await {
-        Ok(head) => head,
-        Err(e) => {
-            tracing::error!(error = %e, "live stream cannot read the outbox");
-            return;
-        }
-    };
+    let mut cursor: Option<i64> = None;
     loop {
         tokio::time::sleep(STREAM_EVERY).await;
-        match state.store.outbox_after(cursor, 500).await {
+        if state.live.receiver_count() == 0 {
+            cursor = None;
+            continue;
+        }
+        let after = match cursor {
+            Some(after) => after,
+            None => match state.store.outbox_head().await {
+                Ok(head) => head,
+                Err(e) => {
+                    tracing::warn!(error = %e, "live stream cannot read the outbox");
+                    continue;
+                }
+            },
+        };
+        cursor = Some(after);
+        match state.store.outbox_after(after, 500).await {
             Ok(messages) => {
                 for message in messages {
-                    cursor = message.id;
-                    // No subscribers is fine.
+                    cursor = Some(message.id);
+                    // Subscribers that left meanwhile are fine.
                     let _ = state.live.send(Arc::new(message));
                 }
             }

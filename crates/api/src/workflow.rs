@@ -1,11 +1,10 @@
 //! What the event-centre handlers share: the configuration in force, units, where orders are
 //! received, and the order template built from an event.
 use linli_domain::governance::calendar::BusinessCalendar;
-use linli_domain::governance::event::{EventSource, NewEvent, Reporter};
-use linli_domain::governance::order::{deadlines, next_check_at, WorkOrder};
+use linli_domain::governance::event::{EventSource, Reporter};
 use linli_domain::governance::settings::Settings;
-use linli_domain::governance::taxonomy::{default_taxonomy, Category, Urgency};
-use linli_domain::governance::{OrderStatus, Unit, UnitKind};
+use linli_domain::governance::taxonomy::{default_taxonomy, Category};
+use linli_domain::governance::{Unit, UnitKind};
 use linli_domain::{Level, Role, User};
 use linli_store::Jurisdiction;
 
@@ -16,25 +15,24 @@ pub(crate) const SETTINGS_KEY: &str = "governance";
 pub(crate) const TAXONOMY_KEY: &str = "taxonomy";
 
 impl AppState {
-    /// The settings in force: the stored ones, or the shipped defaults.
-    pub(crate) async fn settings(&self) -> ApiResult<Settings> {
-        match self.store.get_setting(SETTINGS_KEY).await? {
+    /// A stored configuration value, or its default when none was stored.
+    async fn stored<T: serde::de::DeserializeOwned>(&self, key: &str, default: impl FnOnce() -> T) -> ApiResult<T> {
+        match self.store.get_setting(key).await? {
             Some(raw) => serde_json::from_str(&raw).map_err(|e| {
-                tracing::error!(error = %e, "stored settings are unreadable");
+                tracing::error!(error = %e, key, "stored configuration is unreadable");
                 ApiError::internal()
             }),
-            None => Ok(Settings::default()),
+            None => Ok(default()),
         }
     }
 
+    /// The settings in force: the stored ones, or the shipped defaults.
+    pub(crate) async fn settings(&self) -> ApiResult<Settings> {
+        self.stored(SETTINGS_KEY, Settings::default).await
+    }
+
     pub(crate) async fn taxonomy(&self) -> ApiResult<Vec<Category>> {
-        match self.store.get_setting(TAXONOMY_KEY).await? {
-            Some(raw) => serde_json::from_str(&raw).map_err(|e| {
-                tracing::error!(error = %e, "stored taxonomy is unreadable");
-                ApiError::internal()
-            }),
-            None => Ok(default_taxonomy()),
-        }
+        self.stored(TAXONOMY_KEY, default_taxonomy).await
     }
 
     pub(crate) async fn calendar(&self) -> ApiResult<BusinessCalendar> {
@@ -54,6 +52,14 @@ impl AppState {
     pub(crate) async fn org_unit(&self, field: &str, code: &str) -> ApiResult<Unit> {
         let org = self.store.get_organisation(&Jurisdiction::everywhere(), code).await.map_err(|e| missing(e, field, "organisation", code))?;
         Ok(Unit { kind: UnitKind::Organisation, code: org.code, name: org.name })
+    }
+
+    /// A unit named by kind and code, e.g. a dispatch target.
+    pub(crate) async fn unit(&self, field: &str, kind: &str, code: &str) -> ApiResult<Unit> {
+        match UnitKind::parse(&format!("{field}.kind"), kind)? {
+            UnitKind::Region => self.region_unit(&format!("{field}.code"), code).await,
+            UnitKind::Organisation => self.org_unit(&format!("{field}.code"), code).await,
+        }
     }
 
     /// The unit a user acts for: their node, else their organisation.
@@ -117,76 +123,6 @@ fn missing(error: linli_store::StoreError, field: &str, kind: &str, code: &str) 
         linli_store::StoreError::NotFound { .. } => ApiError::bad_request(field, format!("{kind} {code:?} does not exist")),
         other => other.into(),
     }
-}
-
-/// What an order starts from.
-pub(crate) struct OrderSeed<'a> {
-    pub title: String,
-    pub description: String,
-    pub category: &'a Category,
-    pub urgency: Option<Urgency>,
-    pub source: EventSource,
-    pub proactive: bool,
-    pub region_code: String,
-    pub event: Option<&'a NewEvent>,
-    pub requester: Reporter,
-    pub holder: Unit,
-    pub suggested_org_code: Option<String>,
-}
-
-/// A new order, with its deadlines from the settings and calendar in force, as of `now`.
-pub(crate) fn order_template(seed: OrderSeed<'_>, settings: &Settings, calendar: &BusinessCalendar, now: i64) -> WorkOrder {
-    let urgency = seed.urgency.unwrap_or(match seed.event.map(|e| e.severity) {
-        Some(linli_domain::governance::Severity::Critical) => Urgency::Emergency,
-        _ => seed.category.urgency,
-    });
-    let (response_due_at, resolve_due_at) = deadlines(now, settings.time_limits.for_urgency(urgency), calendar);
-    let mut order = WorkOrder {
-        id: 0,
-        version: 1,
-        title: seed.title,
-        description: seed.description,
-        category: seed.category.code.clone(),
-        urgency,
-        source: seed.source,
-        proactive: seed.proactive,
-        region_code: seed.region_code,
-        position: seed.event.and_then(|e| e.position),
-        address: seed.event.and_then(|e| e.address.clone()),
-        requester: seed.requester,
-        event_id: None,
-        incident_id: None,
-        report_count: 1,
-        status: OrderStatus::New,
-        holder: seed.holder.clone(),
-        chain: vec![seed.holder],
-        suggested_org_code: seed.suggested_org_code,
-        created_at: now,
-        clock_started_at: now,
-        response_due_at,
-        resolve_due_at,
-        responded_at: None,
-        resolved_at: None,
-        closed_at: None,
-        result: None,
-        result_media: Vec::new(),
-        handler_org_code: None,
-        extension: None,
-        suspended_from: None,
-        suspended_at: None,
-        warned_at: None,
-        response_overdue: false,
-        overdue: false,
-        escalated_to: None,
-        supervised: false,
-        callback: None,
-        callback_count: 0,
-        reopen_count: 0,
-        termination_reason: None,
-        next_check_at: None,
-    };
-    order.next_check_at = next_check_at(&order, &settings.time_limits);
-    order
 }
 
 /// Hides the requester's personal data from roles that may not see it.

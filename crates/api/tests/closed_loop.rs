@@ -2,10 +2,12 @@
 //! SQLite and (when `LINLI_TEST_DATABASE_URL` is set) PostgreSQL: a 12345 complaint down the chain
 //! and back, a reopening after an unsatisfied callback, a whistle with a late department, the
 //! three rates and the on-time report rates; then Open311 GeoReport v2 as its specification says.
+mod common;
+
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use linli_api::{provision_user, AppState, UserBody};
+use linli_api::AppState;
 use linli_domain::time::{format_rfc3339, parse_rfc3339};
 use linli_store::{Jurisdiction, SqlStore, Store};
 use reqwest::StatusCode;
@@ -29,7 +31,7 @@ impl App {
 
     async fn login(&self, username: &str) -> String {
         let (status, body) =
-            self.call(reqwest::Method::POST, None, "/api/v1/auth/login", Some(json!({"username": username, "password": "test-password"}))).await;
+            self.call(reqwest::Method::POST, None, "/api/v1/auth/login", Some(json!({"username": username, "password": common::PASSWORD}))).await;
         assert_eq!(status, StatusCode::OK, "login {username}: {body}");
         body["token"].as_str().unwrap().to_string()
     }
@@ -94,29 +96,23 @@ async fn start(store: SqlStore, dir: tempfile::TempDir) -> App {
     )
     .unwrap();
     store.import(&all, &orgs).await.unwrap();
-    for (username, role, region, org) in [
-        ("admin", "admin", None, None),
-        ("district", "district_dispatcher", Some("d"), None),
-        ("street", "street_dispatcher", Some("s"), None),
-        ("street_leader", "street_leader", Some("s"), None),
-        ("community", "community_worker", Some("c1"), None),
-        ("secretary", "community_secretary", Some("c1"), None),
-        ("water", "department_handler", None, Some("dept.water")),
-        ("police", "department_handler", None, Some("dept.police")),
-        ("fire", "department_handler", None, Some("dept.fire")),
-        ("urban", "department_handler", None, Some("dept.urban_mgmt")),
-        ("leader", "leader", Some("d"), None),
-    ] {
-        let body = UserBody {
-            username: username.into(),
-            password: "test-password".into(),
-            role: role.into(),
-            display_name: None,
-            region_code: region.map(str::to_string),
-            org_code: org.map(str::to_string),
-        };
-        provision_user(store.as_ref(), body).await.unwrap();
-    }
+    common::provision(
+        &store,
+        &[
+            ("admin", "admin", None, None),
+            ("district", "district_dispatcher", Some("d"), None),
+            ("street", "street_dispatcher", Some("s"), None),
+            ("street_leader", "street_leader", Some("s"), None),
+            ("community", "community_worker", Some("c1"), None),
+            ("secretary", "community_secretary", Some("c1"), None),
+            ("water", "department_handler", None, Some("dept.water")),
+            ("police", "department_handler", None, Some("dept.police")),
+            ("fire", "department_handler", None, Some("dept.fire")),
+            ("urban", "department_handler", None, Some("dept.urban_mgmt")),
+            ("leader", "leader", Some("d"), None),
+        ],
+    )
+    .await;
     let clock = Arc::new(AtomicI64::new(parse_rfc3339("t", "2026-11-23T09:00:00+08:00").unwrap()));
     let mut state = AppState::new(store.clone());
     let ticks = clock.clone();
@@ -136,13 +132,7 @@ async fn sqlite() -> Option<App> {
 }
 
 async fn postgres() -> Option<App> {
-    let Ok(url) = std::env::var("LINLI_TEST_DATABASE_URL") else {
-        eprintln!("skipped: LINLI_TEST_DATABASE_URL is not set, PostgreSQL not tested");
-        return None;
-    };
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() % 1_000_000_000;
-    let schema = format!("linli_loop_{}_{nanos}", std::process::id());
-    let store = SqlStore::connect_postgres(&url, Some(&schema), 4).await.unwrap();
+    let store = common::postgres_store("linli_loop").await?;
     Some(start(store, tempfile::tempdir().unwrap()).await)
 }
 

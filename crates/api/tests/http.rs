@@ -1,8 +1,10 @@
 //! Black-box tests of the HTTP API on a real server bound to a random port, against SQLite and
 //! (when `LINLI_TEST_DATABASE_URL` is set) PostgreSQL.
+mod common;
+
 use std::sync::Arc;
 
-use linli_api::{provision_user, AppState, UserBody};
+use linli_api::AppState;
 use linli_domain::region::RegionInput;
 use linli_domain::NewRegion;
 use linli_store::{ImportBatch, Jurisdiction, SqlStore, Store};
@@ -21,7 +23,7 @@ impl TestApp {
         let response = self
             .client
             .post(format!("{}/api/v1/auth/login", self.base))
-            .json(&json!({"username": username, "password": "test-password"}))
+            .json(&json!({"username": username, "password": common::PASSWORD}))
             .send()
             .await
             .unwrap();
@@ -85,26 +87,20 @@ async fn spawn_app(store: SqlStore, dir: Option<tempfile::TempDir>, session_ttl_
     )
     .unwrap();
     store.import(&all, &orgs).await.unwrap();
-    for (username, role, region, org) in [
-        ("admin", "admin", None, None),
-        ("leader", "leader", Some("d"), None),
-        ("gw", "grid_worker", Some("c1"), None),
-        ("cw2", "community_worker", Some("c2"), None),
-        ("resident", "resident", Some("h1"), None),
-        ("steward", "data_steward", Some("s"), None),
-        ("handler", "department_handler", None, Some("dept.urban_mgmt")),
-        ("street_admin", "admin", Some("s"), None),
-    ] {
-        let body = UserBody {
-            username: username.into(),
-            password: "test-password".into(),
-            role: role.into(),
-            display_name: None,
-            region_code: region.map(str::to_string),
-            org_code: org.map(str::to_string),
-        };
-        provision_user(store.as_ref(), body).await.unwrap();
-    }
+    common::provision(
+        &store,
+        &[
+            ("admin", "admin", None, None),
+            ("leader", "leader", Some("d"), None),
+            ("gw", "grid_worker", Some("c1"), None),
+            ("cw2", "community_worker", Some("c2"), None),
+            ("resident", "resident", Some("h1"), None),
+            ("steward", "data_steward", Some("s"), None),
+            ("handler", "department_handler", None, Some("dept.urban_mgmt")),
+            ("street_admin", "admin", Some("s"), None),
+        ],
+    )
+    .await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let mut state = AppState::new(store.clone());
@@ -120,13 +116,7 @@ async fn sqlite_app(session_ttl_ms: i64) -> Option<TestApp> {
 }
 
 async fn postgres_app(session_ttl_ms: i64) -> Option<TestApp> {
-    let Ok(url) = std::env::var("LINLI_TEST_DATABASE_URL") else {
-        eprintln!("skipped: LINLI_TEST_DATABASE_URL is not set, PostgreSQL not tested");
-        return None;
-    };
-    let schema =
-        format!("linli_http_{}_{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() % 1_000_000_000);
-    let store = SqlStore::connect_postgres(&url, Some(&schema), 4).await.unwrap();
+    let store = common::postgres_store("linli_http").await?;
     Some(spawn_app(store, None, session_ttl_ms).await)
 }
 

@@ -27,9 +27,6 @@ pub struct EventOutcome {
     pub order: Option<WorkOrder>,
     /// Whether the event joined an existing incident.
     pub merged: bool,
-    /// Whether this repeats an earlier request with the same idempotency key.
-    #[serde(skip)]
-    pub replayed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -132,9 +132,8 @@ pub trait Store: Send + Sync + 'static {
     async fn get_incident(&self, scope: &Jurisdiction, id: i64) -> Result<Incident>;
 
     /// Opens an order (its id assigned) with its first history entries. With an idempotency key
-    /// already used, returns the order it created and `true`.
-    async fn create_order(&self, scope: &Jurisdiction, order: &WorkOrder, entries: &[HistoryEntry], idempotency_key: Option<&str>)
-        -> Result<(WorkOrder, bool)>;
+    /// already used, returns the order that key created.
+    async fn create_order(&self, scope: &Jurisdiction, order: &WorkOrder, entries: &[HistoryEntry], idempotency_key: Option<&str>) -> Result<WorkOrder>;
     /// An order wherever it is, and whether it lies in `scope` (the caller decides what that allows).
     async fn get_order(&self, scope: &Jurisdiction, id: i64) -> Result<(WorkOrder, bool)>;
     /// Changes an order atomically: reads it, lets `decide` produce the new value and history,

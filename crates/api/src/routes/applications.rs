@@ -152,7 +152,7 @@ pub async fn decide(
             "work_order" => {
                 let request: OrderBody = serde_json::from_value(application.request.clone()).map_err(|e| ApiError::bad_request("request", e.to_string()))?;
                 let (order, created) = prepare_order(&state, &actor, request).await?;
-                let (order, _) = state.store.create_order(&actor.scope, &order, &[applied, approved, created], None).await?;
+                let order = state.store.create_order(&actor.scope, &order, &[applied, approved, created], None).await?;
                 Some(order.id)
             }
             "whistle" => {

@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use linli_domain::governance::event::{Event, EventInput, Incident, NewEvent};
+use linli_domain::governance::order::{open_order, OrderSeed};
 use linli_domain::governance::settings::matching_rule;
 use linli_domain::governance::{taxonomy, EventSource};
 use linli_domain::{Attributes, Level, Position, Role};
@@ -16,7 +17,7 @@ use utoipa_axum::routes;
 use super::code_param;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{page_request, Actor, ApiJson, ApiPath, ApiQuery};
-use crate::workflow::{mask_reporter, order_template, OrderSeed};
+use crate::workflow::mask_reporter;
 use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -154,7 +155,7 @@ pub(crate) async fn record(state: &AppState, actor: Option<&Actor>, body: EventB
                 holder,
                 suggested_org_code: state.routed_org(category, &region_code).await?,
             };
-            Some(order_template(seed, &settings, &state.calendar().await?, now))
+            Some(open_order(seed, &settings.time_limits, &state.calendar().await?, now))
         }
         None => None,
     };

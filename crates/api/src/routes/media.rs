@@ -5,7 +5,6 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use linli_domain::governance::event::parse_media_id;
-use linli_domain::Role;
 use linli_store::MediaInfo;
 use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
@@ -29,8 +28,8 @@ fn accepted_type(content_type: &str) -> bool {
 /// Returns its id, to list in an event's `evidence` or an action's `attachments`.
 #[utoipa::path(post, path = "/media", tag = "events", request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = MediaInfo), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn upload_media(State(state): State<AppState>, actor: Actor, headers: HeaderMap, body: Body) -> ApiResult<(StatusCode, axum::Json<MediaInfo>)> {
-    let _ = actor.role() == Role::Resident; // every signed-in user may attach evidence
+/// Every signed-in user may attach evidence.
+pub async fn upload_media(State(state): State<AppState>, _actor: Actor, headers: HeaderMap, body: Body) -> ApiResult<(StatusCode, axum::Json<MediaInfo>)> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     if !accepted_type(&content_type) {
         return Err(ApiError::bad_request("content_type", format!("{content_type:?} is not an image, video, audio or PDF type")));

@@ -2,7 +2,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use linli_domain::governance::event::{parse_evidence, parse_text, Reporter};
-use linli_domain::governance::order::{allowed_actions, apply, authorize, sweep, ActionContext, ActorRef, Command, HistoryEntry};
+use linli_domain::governance::order::{allowed_actions, apply, authorize, open_order, sweep, ActionContext, ActorRef, Command, HistoryEntry, OrderSeed};
 use linli_domain::governance::{taxonomy, Action, EventSource, OrderStatus, Satisfaction, Unit, UnitKind, Urgency, WorkOrder};
 use linli_domain::text::non_empty;
 use linli_domain::{InvalidField, Role};
@@ -16,7 +16,7 @@ use super::code_param;
 use super::events::{check_media, idempotency_key, time_param};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{page_request, Actor, ApiJson, ApiPath, ApiQuery};
-use crate::workflow::{mask_reporter, order_template, OrderSeed};
+use crate::workflow::mask_reporter;
 use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -57,15 +57,6 @@ pub struct UnitRef {
     pub code: String,
 }
 
-impl AppState {
-    pub(crate) async fn unit(&self, field: &str, unit: &UnitRef) -> ApiResult<Unit> {
-        match UnitKind::parse(&format!("{field}.kind"), &unit.kind)? {
-            UnitKind::Region => self.region_unit(&format!("{field}.code"), &unit.code).await,
-            UnitKind::Organisation => self.org_unit(&format!("{field}.code"), &unit.code).await,
-        }
-    }
-}
-
 /// Opens a work order directly (orders also open from events). Send `Idempotency-Key` to make
 /// retries safe.
 #[utoipa::path(post, path = "/orders", tag = "orders", request_body = OrderBody,
@@ -79,7 +70,7 @@ pub async fn create_order(
 ) -> ApiResult<(StatusCode, axum::Json<WorkOrder>)> {
     actor.require(Role::reads_people, "open work orders directly; report an event instead")?;
     let (order, created) = prepare_order(&state, &actor, body).await?;
-    let (mut order, _) = state.store.create_order(&actor.scope, &order, &[created], idempotency_key(&headers)?.as_deref()).await?;
+    let mut order = state.store.create_order(&actor.scope, &order, &[created], idempotency_key(&headers)?.as_deref()).await?;
     mask_reporter(&mut order.requester, actor.role());
     Ok((StatusCode::CREATED, axum::Json(order)))
 }
@@ -112,7 +103,7 @@ pub(crate) async fn prepare_order(state: &AppState, actor: &Actor, body: OrderBo
     errors.into_result()?;
     let (Some(category), Some(source), Some(region_code)) = (category, source, region_code) else { unreachable!("checked above") };
     let holder = match &body.holder {
-        Some(unit) => state.unit("holder", unit).await?,
+        Some(unit) => state.unit("holder", &unit.kind, &unit.code).await?,
         None => match state.unit_of(&actor.user).await? {
             Some(unit) => unit,
             None => state.receiving_unit(&region_code, source).await?,
@@ -132,7 +123,7 @@ pub(crate) async fn prepare_order(state: &AppState, actor: &Actor, body: OrderBo
         holder,
         suggested_org_code: state.routed_org(category, &region_code).await?,
     };
-    let mut order = order_template(seed, &settings, &state.calendar().await?, now);
+    let mut order = open_order(seed, &settings.time_limits, &state.calendar().await?, now);
     order.position = position;
     order.address = address;
     let mut created = HistoryEntry::new(now, "created", Some(ActorRef::of(&actor.user)));
@@ -375,11 +366,11 @@ pub async fn act_on_order(
         None => None,
     };
     let expected = body.version.or(if_match);
-    let (current, _) = state.store.get_order(&actor.scope, id).await?;
     let to = match action {
         Action::Dispatch | Action::Transfer => {
             let target = body.to.as_ref().ok_or_else(|| ApiError::bad_request("to", format!("is required to {action}")))?;
-            let unit = state.unit("to", target).await?;
+            let unit = state.unit("to", &target.kind, &target.code).await?;
+            let (current, _) = state.store.get_order(&actor.scope, id).await?;
             check_target(&state, &current, action, &unit).await?;
             Some(unit)
         }

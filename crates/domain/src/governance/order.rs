@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::calendar::BusinessCalendar;
-use super::event::{EventSource, Reporter};
+use super::event::{EventSource, NewEvent, Reporter, Severity};
 use super::settings::{Limit, TimeLimits};
-use super::taxonomy::Urgency;
+use super::taxonomy::{Category, Urgency};
 use super::unit::Unit;
 use crate::access::Role;
 use crate::error::{Invalid, InvalidField};
@@ -342,6 +342,79 @@ pub fn deadlines(start: i64, limit: Limit, calendar: &BusinessCalendar) -> (i64,
     (respond, resolve)
 }
 
+/// What a new order starts from.
+pub struct OrderSeed<'a> {
+    pub title: String,
+    pub description: String,
+    pub category: &'a Category,
+    /// The category's urgency (emergency for a critical event) when absent.
+    pub urgency: Option<Urgency>,
+    pub source: EventSource,
+    pub proactive: bool,
+    pub region_code: String,
+    /// The event the order opens for, whose place and severity it takes.
+    pub event: Option<&'a NewEvent>,
+    pub requester: Reporter,
+    /// The unit that receives the order: the first of its chain.
+    pub holder: Unit,
+    pub suggested_org_code: Option<String>,
+}
+
+/// A new order (id 0 until stored), its deadlines from the time limits and calendar in force at `now`.
+pub fn open_order(seed: OrderSeed<'_>, limits: &TimeLimits, calendar: &BusinessCalendar, now: i64) -> WorkOrder {
+    let urgency = seed.urgency.unwrap_or(match seed.event.map(|e| e.severity) {
+        Some(Severity::Critical) => Urgency::Emergency,
+        _ => seed.category.urgency,
+    });
+    let (response_due_at, resolve_due_at) = deadlines(now, limits.for_urgency(urgency), calendar);
+    let mut order = WorkOrder {
+        id: 0,
+        version: 1,
+        title: seed.title,
+        description: seed.description,
+        category: seed.category.code.clone(),
+        urgency,
+        source: seed.source,
+        proactive: seed.proactive,
+        region_code: seed.region_code,
+        position: seed.event.and_then(|e| e.position),
+        address: seed.event.and_then(|e| e.address.clone()),
+        requester: seed.requester,
+        event_id: None,
+        incident_id: None,
+        report_count: 1,
+        status: OrderStatus::New,
+        holder: seed.holder.clone(),
+        chain: vec![seed.holder],
+        suggested_org_code: seed.suggested_org_code,
+        created_at: now,
+        clock_started_at: now,
+        response_due_at,
+        resolve_due_at,
+        responded_at: None,
+        resolved_at: None,
+        closed_at: None,
+        result: None,
+        result_media: Vec::new(),
+        handler_org_code: None,
+        extension: None,
+        suspended_from: None,
+        suspended_at: None,
+        warned_at: None,
+        response_overdue: false,
+        overdue: false,
+        escalated_to: None,
+        supervised: false,
+        callback: None,
+        callback_count: 0,
+        reopen_count: 0,
+        termination_reason: None,
+        next_check_at: None,
+    };
+    order.next_check_at = next_check_at(&order, limits);
+    order
+}
+
 /// What acting needs to know besides the order.
 pub struct ActionContext<'a> {
     pub now: i64,
@@ -625,51 +698,23 @@ mod tests {
     }
 
     fn order() -> WorkOrder {
-        let district = unit(UnitKind::Region, "d");
-        WorkOrder {
-            id: 1,
-            version: 1,
+        let categories = crate::governance::taxonomy::default_taxonomy();
+        let seed = OrderSeed {
             title: "t".into(),
             description: String::new(),
-            category: "env.noise".into(),
-            urgency: Urgency::Ordinary,
+            category: crate::governance::taxonomy::find(&categories, "category", "env.noise").unwrap(),
+            urgency: None,
             source: EventSource::Hotline12345,
             proactive: false,
             region_code: "c1".into(),
-            position: None,
-            address: None,
+            event: None,
             requester: Reporter::default(),
-            event_id: None,
-            incident_id: None,
-            report_count: 1,
-            status: OrderStatus::New,
-            holder: district.clone(),
-            chain: vec![district],
+            holder: unit(UnitKind::Region, "d"),
             suggested_org_code: None,
-            created_at: 0,
-            clock_started_at: 0,
-            response_due_at: 7_200_000,
-            resolve_due_at: 7 * 86_400_000,
-            responded_at: None,
-            resolved_at: None,
-            closed_at: None,
-            result: None,
-            result_media: vec![],
-            handler_org_code: None,
-            extension: None,
-            suspended_from: None,
-            suspended_at: None,
-            warned_at: None,
-            response_overdue: false,
-            overdue: false,
-            escalated_to: None,
-            supervised: false,
-            callback: None,
-            callback_count: 0,
-            reopen_count: 0,
-            termination_reason: None,
-            next_check_at: None,
-        }
+        };
+        let order = open_order(seed, &TimeLimits::default(), &BusinessCalendar::default(), 0);
+        assert_eq!((order.response_due_at, order.resolve_due_at), (7_200_000, 7 * 86_400_000));
+        order
     }
 
     fn ctx(now: i64) -> (TimeLimits, BusinessCalendar, i64) {

@@ -18,10 +18,11 @@ use crate::Result;
 const INCIDENT_COLUMNS: &str =
     "i.id, i.category, g.code AS region_code, i.region_path, i.lon, i.lat, i.first_at, i.last_at, i.report_count, i.open, i.order_id";
 
-fn incident_from_row(row: &AnyRow) -> Result<Incident> {
+/// An incident and the path of its node.
+fn incident_from_row(row: &AnyRow) -> Result<(Incident, String)> {
     let lon: Option<f64> = row_get(row, "lon")?;
     let lat: Option<f64> = row_get(row, "lat")?;
-    Ok(Incident {
+    let incident = Incident {
         id: row_get(row, "id")?,
         category: row_get(row, "category")?,
         region_code: row_get(row, "region_code")?,
@@ -31,7 +32,8 @@ fn incident_from_row(row: &AnyRow) -> Result<Incident> {
         report_count: row_get(row, "report_count")?,
         order_id: row_get(row, "order_id")?,
         open: row_get::<i64>(row, "open")? != 0,
-    })
+    };
+    Ok((incident, row_get(row, "region_path")?))
 }
 
 fn event_from_row(row: &AnyRow) -> Result<(Event, String)> {
@@ -52,9 +54,7 @@ impl SqlStore {
     ) -> Result<EventOutcome> {
         let mut tx = self.begin_write(false).await?;
         if let Some(id) = self.idempotent_subject(&mut tx, key, "event").await? {
-            let mut outcome = self.event_outcome(&mut tx, id).await?;
-            outcome.replayed = true;
-            return Ok(outcome);
+            return self.event_outcome(&mut tx, id).await;
         }
         let new = &record.event;
         if let Some(external) = &new.external_id {
@@ -62,9 +62,7 @@ impl SqlStore {
             sql.arg(new.source.as_str()).push(" AND external_id = ").arg(external.as_str());
             if let Some(row) = sql.fetch_optional(&mut *tx).await? {
                 // The source sent this report before: answer as for a retried request.
-                let mut outcome = self.event_outcome(&mut tx, row_get(&row, "id")?).await?;
-                outcome.replayed = true;
-                return Ok(outcome);
+                return self.event_outcome(&mut tx, row_get(&row, "id")?).await;
             }
         }
         let region = self.referenced_region(&mut *tx, scope, "region_code", &record.region_code).await?;
@@ -85,7 +83,7 @@ impl SqlStore {
             }
         }
         sql.push(" LIMIT 200");
-        let candidates = sql.fetch_all(&mut *tx).await?.iter().map(incident_from_row).collect::<Result<Vec<_>>>()?;
+        let candidates = sql.fetch_all(&mut *tx).await?.iter().map(|row| incident_from_row(row).map(|(i, _)| i)).collect::<Result<Vec<_>>>()?;
         let merged_new = linli_domain::governance::event::NewEvent { position, ..new.clone() };
         let target = merge_target(&candidates, &merged_new, &record.region_code, merge).cloned();
 
@@ -186,27 +184,23 @@ impl SqlStore {
         let mut sql = self.sql("SELECT id, region_path, doc FROM events WHERE id = ");
         sql.arg(event_id);
         let (event, _) = event_from_row(&sql.fetch_optional(&mut **tx).await?.ok_or_else(|| StoreError::not_found("event", event_id))?)?;
-        let incident = self.incident_row(tx, event.incident_id).await?;
+        let (incident, _) = self.incident_row(tx, event.incident_id).await?;
         let order = match incident.order_id {
             Some(id) => Some(self.order_row(tx, id, false).await?.0),
             None => None,
         };
         let merged = incident.report_count > 1;
-        Ok(EventOutcome { event, incident, order, merged, replayed: false })
+        Ok(EventOutcome { event, incident, order, merged })
     }
 
-    async fn incident_row(&self, conn: &mut sqlx::AnyConnection, id: i64) -> Result<Incident> {
+    async fn incident_row(&self, conn: &mut sqlx::AnyConnection, id: i64) -> Result<(Incident, String)> {
         let mut sql = self.sql(&format!("SELECT {INCIDENT_COLUMNS} FROM incidents i JOIN regions g ON g.id = i.region_id WHERE i.id = "));
         sql.arg(id);
         incident_from_row(&sql.fetch_optional(&mut *conn).await?.ok_or_else(|| StoreError::not_found("incident", id))?)
     }
 
     pub(crate) async fn get_incident_impl(&self, scope: &Jurisdiction, id: i64) -> Result<Incident> {
-        let mut conn = self.reader.acquire().await?;
-        let incident = self.incident_row(&mut conn, id).await?;
-        let mut sql = self.sql("SELECT region_path FROM incidents WHERE id = ");
-        sql.arg(id);
-        let path: String = row_get(&sql.fetch_optional(&mut *conn).await?.ok_or_else(|| StoreError::not_found("incident", id))?, "region_path")?;
+        let (incident, path) = self.incident_row(&mut *self.reader.acquire().await?, id).await?;
         if !scope.covers_path(&path) {
             return Err(StoreError::out_of_scope("incident", id));
         }

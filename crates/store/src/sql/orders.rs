@@ -57,8 +57,6 @@ impl SqlStore {
     pub(crate) async fn insert_order(&self, tx: &mut Tx, order: &WorkOrder, region_path: &str, entries: &[HistoryEntry]) -> Result<WorkOrder> {
         let id = self.insert_returning_id(tx, "orders", &order_columns(order, region_path)).await?;
         let order = WorkOrder { id, ..order.clone() };
-        // The document keeps the id too, for readers of the raw table.
-        self.update_columns(tx, "orders", id, None, &[("doc", to_doc(&order).into())]).await?;
         let entries = self.append_history(tx, "order", id, entries).await?;
         if let Some(last) = entries.last() {
             self.push_outbox(tx, last.at, "order.created", &order_message(&order, last)).await?;
@@ -93,23 +91,16 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn create_order_impl(
-        &self,
-        scope: &Jurisdiction,
-        order: &WorkOrder,
-        entries: &[HistoryEntry],
-        key: Option<&str>,
-    ) -> Result<(WorkOrder, bool)> {
+    pub(crate) async fn create_order_impl(&self, scope: &Jurisdiction, order: &WorkOrder, entries: &[HistoryEntry], key: Option<&str>) -> Result<WorkOrder> {
         let mut tx = self.begin_write(false).await?;
         if let Some(id) = self.idempotent_subject(&mut tx, key, "order").await? {
-            let (order, _) = self.order_row(&mut tx, id, false).await?;
-            return Ok((order, true));
+            return Ok(self.order_row(&mut tx, id, false).await?.0);
         }
         let region = self.referenced_region(&mut *tx, scope, "region_code", &order.region_code).await?;
         let order = self.insert_order(&mut tx, order, &region.path, entries).await?;
         self.remember_idempotency(&mut tx, key, "order", order.id, order.created_at).await?;
         tx.commit().await?;
-        Ok((order, false))
+        Ok(order)
     }
 
     pub(crate) async fn get_order_impl(&self, scope: &Jurisdiction, id: i64) -> Result<(WorkOrder, bool)> {

@@ -1,5 +1,6 @@
 //! What the governance tables share: JSON documents, append-only history, the outbox and
-//! idempotency keys.
+//! idempotency keys. A record's `id` and `version` are its columns', set on the value when it is
+//! read (the document written at insert holds id 0).
 use linli_domain::governance::order::HistoryEntry;
 use serde::{de::DeserializeOwned, Serialize};
 use sqlx::any::AnyRow;

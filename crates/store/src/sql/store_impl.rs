@@ -213,13 +213,7 @@ impl Store for SqlStore {
         self.get_incident_impl(scope, id).await
     }
 
-    async fn create_order(
-        &self,
-        scope: &Jurisdiction,
-        order: &WorkOrder,
-        entries: &[HistoryEntry],
-        idempotency_key: Option<&str>,
-    ) -> Result<(WorkOrder, bool)> {
+    async fn create_order(&self, scope: &Jurisdiction, order: &WorkOrder, entries: &[HistoryEntry], idempotency_key: Option<&str>) -> Result<WorkOrder> {
         self.create_order_impl(scope, order, entries, idempotency_key).await
     }
     async fn get_order(&self, scope: &Jurisdiction, id: i64) -> Result<(WorkOrder, bool)> {

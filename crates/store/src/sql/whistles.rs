@@ -4,7 +4,7 @@ use linli_domain::governance::rates::ReportRate;
 use linli_domain::governance::Whistle;
 use sqlx::any::AnyRow;
 
-use super::records::{from_doc, to_doc, Tx};
+use super::records::{from_doc, to_doc};
 use super::{into_page, push_page_desc, push_path_range, row_get, SqlStore};
 use crate::error::StoreError;
 use crate::governance::{Application, Decide, WhistleFilter};
@@ -28,26 +28,6 @@ impl SqlStore {
         whistle_from_row(&sql.fetch_optional(&mut *conn).await?.ok_or_else(|| StoreError::not_found("whistle", id))?)
     }
 
-    /// Writes the whistle's summary columns, its document and its summons.
-    async fn write_summons(&self, tx: &mut Tx, whistle: &Whistle, region_path: &str) -> Result<()> {
-        for summons in &whistle.summons {
-            let mut sql = self.sql("DELETE FROM summons WHERE whistle_id = ");
-            sql.arg(whistle.id).push(" AND org_code = ").arg(summons.org.code.as_str());
-            sql.execute(&mut **tx).await?;
-            let mut sql = self.sql("INSERT INTO summons (whistle_id, org_code, region_path, created_at, deadline, checked_in_at) VALUES ");
-            sql.tuple([
-                whistle.id.into(),
-                summons.org.code.as_str().into(),
-                region_path.into(),
-                whistle.created_at.into(),
-                whistle.deadline.into(),
-                summons.checked_in_at.into(),
-            ]);
-            sql.execute(&mut **tx).await?;
-        }
-        Ok(())
-    }
-
     pub(crate) async fn create_whistle_impl(&self, scope: &Jurisdiction, whistle: &Whistle, entries: &[HistoryEntry]) -> Result<Whistle> {
         let mut tx = self.begin_write(false).await?;
         let region = self.referenced_region(&mut *tx, scope, "region_code", &whistle.region_code).await?;
@@ -62,8 +42,18 @@ impl SqlStore {
         ];
         let id = self.insert_returning_id(&mut tx, "whistles", &columns).await?;
         let whistle = Whistle { id, ..whistle.clone() };
-        self.update_columns(&mut tx, "whistles", id, None, &[("doc", to_doc(&whistle).into())]).await?;
-        self.write_summons(&mut tx, &whistle, &region.path).await?;
+        for summons in &whistle.summons {
+            let mut sql = self.sql("INSERT INTO summons (whistle_id, org_code, region_path, created_at, deadline, checked_in_at) VALUES ");
+            sql.tuple([
+                id.into(),
+                summons.org.code.as_str().into(),
+                region.path.as_str().into(),
+                whistle.created_at.into(),
+                whistle.deadline.into(),
+                summons.checked_in_at.into(),
+            ]);
+            sql.execute(&mut *tx).await?;
+        }
         let entries = self.append_history(&mut tx, "whistle", id, entries).await?;
         self.push_outbox(&mut tx, whistle.created_at, "whistle.created", &serde_json::json!({ "whistle": whistle, "entries": entries })).await?;
         tx.commit().await?;
@@ -84,7 +74,14 @@ impl SqlStore {
         if self.update_columns(&mut tx, "whistles", id, Some(current.version), &columns).await? == 0 {
             return Err(StoreError::Stale { kind: "whistle", key: id.to_string(), current: current.version });
         }
-        self.write_summons(&mut tx, &next, &path).await?;
+        // The summons table copies each check-in for the report rates.
+        for (before, after) in current.summons.iter().zip(&next.summons) {
+            if before.checked_in_at != after.checked_in_at {
+                let mut sql = self.sql("UPDATE summons SET checked_in_at = ");
+                sql.arg(after.checked_in_at).push(" WHERE whistle_id = ").arg(id).push(" AND org_code = ").arg(after.org.code.as_str());
+                sql.execute(&mut *tx).await?;
+            }
+        }
         let entries = self.append_history(&mut tx, "whistle", id, &entries).await?;
         for entry in &entries {
             self.push_outbox(&mut tx, entry.at, &format!("whistle.{}", entry.action), &serde_json::json!({ "whistle": next, "entry": entry })).await?;
@@ -142,7 +139,6 @@ impl SqlStore {
         ];
         let id = self.insert_returning_id(&mut tx, "applications", &columns).await?;
         let application = Application { id, ..application.clone() };
-        self.update_columns(&mut tx, "applications", id, None, &[("doc", to_doc(&application).into())]).await?;
         self.push_outbox(&mut tx, application.created_at, "application.created", &serde_json::json!({ "application": application })).await?;
         tx.commit().await?;
         Ok(application)

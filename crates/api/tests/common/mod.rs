@@ -1,0 +1,33 @@
+//! What the HTTP test files share: a PostgreSQL store in a fresh schema, and users.
+use linli_api::{provision_user, UserBody};
+use linli_store::SqlStore;
+
+/// The password of every test user.
+pub const PASSWORD: &str = "test-password";
+
+/// A store in a fresh schema of the database named by `LINLI_TEST_DATABASE_URL`, or `None` (after
+/// saying so) when the variable is unset.
+pub async fn postgres_store(prefix: &str) -> Option<SqlStore> {
+    let Ok(url) = std::env::var("LINLI_TEST_DATABASE_URL") else {
+        eprintln!("skipped: LINLI_TEST_DATABASE_URL is not set, PostgreSQL not tested");
+        return None;
+    };
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() % 1_000_000_000;
+    let schema = format!("{prefix}_{}_{nanos}", std::process::id());
+    Some(SqlStore::connect_postgres(&url, Some(&schema), 4).await.unwrap())
+}
+
+/// Creates users given as (username, role, region, organisation), each with [`PASSWORD`].
+pub async fn provision(store: &SqlStore, users: &[(&str, &str, Option<&str>, Option<&str>)]) {
+    for (username, role, region, org) in users {
+        let body = UserBody {
+            username: username.to_string(),
+            password: PASSWORD.into(),
+            role: role.to_string(),
+            display_name: None,
+            region_code: region.map(str::to_string),
+            org_code: org.map(str::to_string),
+        };
+        provision_user(store, body).await.unwrap();
+    }
+}
