@@ -443,6 +443,10 @@ async fn merging_applications_and_calendar(app: App) {
     assert_eq!((patrol["order"]["proactive"].as_bool(), patrol["order"]["holder"]["code"].as_str()), (Some(true), Some("s")));
     let proactive = app.get(&district, "/orders?proactive=true").await;
     assert_eq!(proactive["items"].as_array().unwrap().len(), 1);
+    // Periods take Beijing dates as well as instants.
+    for (period, expected) in [("from=2026-11-23", 1), ("from=2026-11-24", 0), ("to=2026-11-23", 0), ("from=2026-11-23T08:00:00%2B08:00", 1)] {
+        assert_eq!(app.get(&district, &format!("/orders?proactive=true&{period}")).await["items"].as_array().unwrap().len(), expected, "{period}");
+    }
 
     // Routing overrides the taxonomy's default department.
     let (status, _) = app

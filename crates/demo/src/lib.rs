@@ -5,6 +5,8 @@
 //! The same seed and scale always give the same world. The generator does no I/O: it returns
 //! import batches that the caller writes through the store.
 
+pub mod history;
+
 use linli_domain::device::DeviceInput;
 use linli_domain::organisation::OrganisationInput;
 use linli_domain::person::ResidentInput;
@@ -478,22 +480,13 @@ pub fn generate(seed: u64, residents: u32) -> World {
 mod tests {
     use super::*;
 
-    fn len(batch: &ImportBatch) -> usize {
-        match batch {
-            ImportBatch::Regions(r) => r.len(),
-            ImportBatch::Organisations(r) => r.len(),
-            ImportBatch::Residents(r) => r.len(),
-            ImportBatch::Devices(r) => r.len(),
-        }
-    }
-
     #[test]
     fn deterministic_and_scaled() {
         let a = generate(7, 5_000);
         let b = generate(7, 5_000);
         assert_eq!(a.regions, b.regions);
         assert_eq!(a.residents, b.residents);
-        let people = len(&a.residents);
+        let people = ImportBatch::len(&a.residents);
         assert!((4_500..=5_000).contains(&people), "{people}");
         assert_ne!(generate(8, 5_000).residents, a.residents);
         assert_eq!(a.users.len(), Role::ALL.len());

@@ -170,6 +170,33 @@ pub enum ImportBatch {
     Residents(Vec<(usize, NewResident)>),
     Organisations(Vec<(usize, NewOrganisation)>),
     Devices(Vec<(usize, NewDevice)>),
+    /// Work orders closed or open elsewhere (a previous 12345 system), with their history.
+    Orders(Vec<(usize, ImportedOrder)>),
+}
+
+impl ImportBatch {
+    /// The number of records in the batch.
+    pub fn len(&self) -> usize {
+        match self {
+            ImportBatch::Regions(rows) => rows.len(),
+            ImportBatch::Residents(rows) => rows.len(),
+            ImportBatch::Organisations(rows) => rows.len(),
+            ImportBatch::Devices(rows) => rows.len(),
+            ImportBatch::Orders(rows) => rows.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// An order brought in from elsewhere: stored as given under a new id, its history numbered
+/// from 1. No notification goes out: it is history, not news.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedOrder {
+    pub order: linli_domain::governance::WorkOrder,
+    pub history: Vec<linli_domain::governance::order::HistoryEntry>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -1,6 +1,7 @@
 //! The one store test suite, run against SQLite (always) and PostgreSQL (when
 //! `LINLI_TEST_DATABASE_URL` is set; otherwise each PostgreSQL test says it skipped).
 use linli_domain::device::DeviceInput;
+use linli_domain::governance::WorkOrder;
 use linli_domain::organisation::OrganisationInput;
 use linli_domain::person::ResidentInput;
 use linli_domain::region::{RegionInput, RegionPatch};
@@ -78,6 +79,8 @@ store_suite!(
     import_places_children_after_parents,
     organisations_and_devices,
     users_tokens_and_audit,
+    imported_orders_keep_their_history_and_count,
+    missing_and_present_coordinates_share_a_statement,
 );
 
 fn region(code: &str, level: &str, parent: Option<&str>, lonlat: Option<(f64, f64)>) -> NewRegion {
@@ -478,4 +481,102 @@ async fn users_tokens_and_audit(store: &SqlStore) {
     store.record_access(&[entry("1"), entry("2")]).await.unwrap();
     let got = store.list_access(&AccessFilter { record_id: Some("2".into()), ..Default::default() }, &PageRequest::default()).await.unwrap();
     assert_eq!(got.items, vec![entry("2")]);
+}
+
+/// An order opened at the district at `at`, dispatched to `c1`, accepted and resolved, with its history.
+fn played_order(at: i64, region: &str) -> ImportedOrder {
+    use linli_domain::governance::order::{apply, open_order, ActionContext, ActorRef, Command, HistoryEntry, OrderSeed};
+    use linli_domain::governance::{calendar::BusinessCalendar, event::Reporter, settings::TimeLimits, taxonomy, EventSource, Unit, UnitKind};
+    let categories = taxonomy::default_taxonomy();
+    let region_unit = |code: &str| Unit { kind: UnitKind::Region, code: code.into(), name: code.into() };
+    let (limits, calendar) = (TimeLimits::default(), BusinessCalendar::new([]));
+    let seed = OrderSeed {
+        title: "停水".into(),
+        description: String::new(),
+        category: &categories[0],
+        urgency: None,
+        source: EventSource::Hotline12345,
+        proactive: false,
+        region_code: region.into(),
+        event: None,
+        requester: Reporter { name: None, phone: None, user_id: None },
+        holder: region_unit("cp"),
+        suggested_org_code: None,
+    };
+    let mut order = open_order(seed, &limits, &calendar, at);
+    let mut history = vec![HistoryEntry::new(at, "created", None)];
+    for (minutes, command) in [
+        (10, Command::Dispatch { to: region_unit("c1"), note: None }),
+        (20, Command::Accept { note: None }),
+        (30, Command::Resolve { result: "修好了".into(), attachments: Vec::new() }),
+    ] {
+        let ctx = ActionContext {
+            now: at + minutes * 60_000,
+            actor: ActorRef { user_id: 1, username: "x".into(), role: Role::Admin },
+            limits: &limits,
+            calendar: &calendar,
+        };
+        let (next, entry) = apply(&order, command, &ctx).unwrap();
+        order = next;
+        history.push(entry);
+    }
+    ImportedOrder { order, history }
+}
+
+async fn imported_orders_keep_their_history_and_count(store: &SqlStore) {
+    seed(store).await;
+    let all = Jurisdiction::everywhere();
+    let t0 = 1_780_000_000_000;
+    // Every bad row is named and nothing is written.
+    let mut bad_history = played_order(t0, "c1");
+    bad_history.history.swap(1, 2);
+    let mut unknown_holder = played_order(t0, "c1");
+    unknown_holder.order.chain.push(linli_domain::governance::Unit {
+        kind: linli_domain::governance::UnitKind::Organisation,
+        code: "dept.nowhere".into(),
+        name: String::new(),
+    });
+    let batch = ImportBatch::Orders(vec![(2, played_order(t0, "c1")), (3, played_order(t0, "zz")), (4, bad_history), (5, unknown_holder)]);
+    let Err(StoreError::Import(errors)) = store.import(&all, &batch).await else { panic!("bad rows must fail the import") };
+    let named: Vec<(usize, &str)> = errors.iter().map(|e| (e.row, e.field.as_str())).collect();
+    assert_eq!(named, [(3, "region_code"), (4, "history"), (5, "chain")]);
+    assert_eq!(store.list_orders(&all, &OrderFilter::default(), &PageRequest::default()).await.unwrap().items.len(), 0);
+    // Outside the importer's jurisdiction.
+    let c2 = store.jurisdiction(Some("c2")).await.unwrap();
+    assert!(matches!(store.import(&c2, &ImportBatch::Orders(vec![(2, played_order(t0, "c1"))])).await, Err(StoreError::Import(_))));
+
+    let rows: Vec<_> = (0..3).map(|i| (i + 2, played_order(t0 + i as i64 * 3_600_000, if i == 2 { "c2" } else { "c1" }))).collect();
+    assert_eq!(store.import(&all, &ImportBatch::Orders(rows.clone())).await.unwrap().inserted, 3);
+    let listed = store.list_orders(&all, &OrderFilter::default(), &PageRequest::default()).await.unwrap().items;
+    assert_eq!(listed.len(), 3);
+    let (_, first) = &rows[0];
+    let stored = &listed[2];
+    assert_eq!(WorkOrder { id: first.order.id, ..stored.clone() }, first.order);
+    let history = store.history("order", stored.id).await.unwrap();
+    assert_eq!(history.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert_eq!(history.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["created", "dispatch", "accept", "resolve"]);
+    // The rates count them; an order created afterwards gets an id of its own.
+    let query = RateQuery { within_code: Some("c1".into()), org_code: None, from: t0, to: t0 + 86_400_000, now: t0 + 86_400_000 };
+    let counts = store.rate_counts(&all, &query).await.unwrap();
+    assert_eq!((counts.orders, counts.responded_on_time), (2, 2));
+    let fresh = store.create_order(&all, &played_order(t0, "c1").order, &[], None).await.unwrap();
+    assert!(listed.iter().all(|o| o.id < fresh.id));
+    let queue = OrderFilter { holder_key: Some("region:c1".into()), ..Default::default() };
+    assert_eq!(store.list_orders(&all, &queue, &PageRequest::default()).await.unwrap().items.len(), 4);
+}
+
+/// One prepared statement serves rows with and without coordinates, in either order: the
+/// second 500-row chunk of an import reuses the first one's statement.
+async fn missing_and_present_coordinates_share_a_statement(store: &SqlStore) {
+    let all = Jurisdiction::everywhere();
+    for (district, first_placed) in [("x", false), ("y", true)] {
+        // Two full chunks (the same statement text): the first one's first row has coordinates
+        // or not, the second one's the opposite.
+        let place = |placed: bool, i: usize| placed.then_some((116.0 + i as f64 * 0.001, 40.0));
+        let mut rows = vec![(1, region(district, "district", None, place(first_placed, 0)))];
+        rows.extend((1..1000).map(|i| (i + 1, region(&format!("{district}{i}"), "street", Some(district), place(first_placed == (i < 500), i)))));
+        assert_eq!(store.import(&all, &ImportBatch::Regions(rows)).await.unwrap().inserted, 1000);
+    }
+    assert_eq!(store.get_region(&all, "x999").await.unwrap().position.map(|p| p.lon), Some(116.999));
+    assert_eq!(store.get_region(&all, "y499").await.unwrap().position.map(|p| p.lon), Some(116.499));
 }

@@ -198,16 +198,22 @@ pub struct EventQuery {
     category: Option<String>,
     source: Option<String>,
     incident: Option<i64>,
-    /// RFC 3339: occurred at or after.
+    /// Occurred at or after: RFC 3339, or `YYYY-MM-DD` (midnight in Beijing).
     from: Option<String>,
-    /// RFC 3339: occurred before.
+    /// Occurred before: RFC 3339, or `YYYY-MM-DD` (midnight in Beijing).
     to: Option<String>,
     limit: Option<u32>,
     cursor: Option<String>,
 }
 
+/// A time parameter: an RFC 3339 instant, or a `YYYY-MM-DD` date meaning its midnight in Beijing.
 pub(crate) fn time_param(field: &str, raw: Option<&str>) -> ApiResult<Option<i64>> {
-    Ok(raw.filter(|s| !s.is_empty()).map(|s| linli_domain::time::parse_rfc3339(field, s)).transpose()?)
+    use linli_domain::governance::calendar::{parse_date, BEIJING_OFFSET_MS};
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) if s.len() == 10 => Ok(Some(parse_date(field, s)? * 86_400_000 - BEIJING_OFFSET_MS)),
+        Some(s) => Ok(Some(linli_domain::time::parse_rfc3339(field, s)?)),
+        None => Ok(None),
+    }
 }
 
 /// Lists events in the caller's jurisdiction, newest first.

@@ -150,9 +150,9 @@ pub struct OrderQuery {
     proactive: Option<bool>,
     overdue: Option<bool>,
     supervised: Option<bool>,
-    /// RFC 3339: created at or after.
+    /// Created at or after: RFC 3339, or `YYYY-MM-DD` (midnight in Beijing).
     from: Option<String>,
-    /// RFC 3339: created before.
+    /// Created before: RFC 3339, or `YYYY-MM-DD` (midnight in Beijing).
     to: Option<String>,
     limit: Option<u32>,
     cursor: Option<String>,

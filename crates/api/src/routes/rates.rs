@@ -1,6 +1,6 @@
 //! `/rates`: the three rates (响应率, 解决率, 满意率) per region, organisation and period.
 use axum::extract::State;
-use linli_domain::governance::calendar::{beijing_day, parse_date, BEIJING_OFFSET_MS};
+use linli_domain::governance::calendar::{beijing_day, BEIJING_OFFSET_MS};
 use linli_domain::governance::rates::{three_rates, ThreeRates};
 use linli_domain::governance::settings::RateFormula;
 use linli_domain::Role;
@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::code_param;
+use super::events::time_param;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Actor, ApiQuery};
 use crate::AppState;
@@ -48,15 +49,6 @@ pub struct RatesReport {
     pub formula: RateFormula,
 }
 
-/// A period bound: a Beijing date (its midnight) or an RFC 3339 instant.
-fn bound(field: &str, raw: Option<&str>) -> ApiResult<Option<i64>> {
-    match raw.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) if s.len() == 10 => Ok(Some(parse_date(field, s)? * 86_400_000 - BEIJING_OFFSET_MS)),
-        Some(s) => Ok(Some(linli_domain::time::parse_rfc3339(field, s)?)),
-        None => Ok(None),
-    }
-}
-
 /// The three rates over orders created in a period (terminated orders do not count). Formulas:
 /// 响应率 = responded within the response limit ÷ orders due; 解决率 = confirmed solved ÷ called
 /// back; 满意率 = (满意 + 基本满意) ÷ rated — each weighted as `/settings` says; the latest callback
@@ -66,8 +58,8 @@ fn bound(field: &str, raw: Option<&str>) -> ApiResult<Option<i64>> {
 pub async fn get_rates(State(state): State<AppState>, actor: Actor, ApiQuery(query): ApiQuery<RatesQuery>) -> ApiResult<axum::Json<RatesReport>> {
     actor.require(Role::reads_people, "read the three rates")?;
     let now = state.now();
-    let to = bound("to", query.to.as_deref())?.unwrap_or(now + 1);
-    let from = match bound("from", query.from.as_deref())? {
+    let to = time_param("to", query.to.as_deref())?.unwrap_or(now + 1);
+    let from = match time_param("from", query.from.as_deref())? {
         Some(from) => from,
         None => {
             let (y, m, _) = linli_domain::time::date_of_days(beijing_day(now));

@@ -277,9 +277,9 @@ pub async fn close_whistle(
 pub struct ReportRateQuery {
     /// One organisation; every summoned one when absent.
     org: Option<String>,
-    /// RFC 3339; default 30 days ago.
+    /// RFC 3339 or `YYYY-MM-DD` (midnight in Beijing); default 30 days ago.
     from: Option<String>,
-    /// RFC 3339; default now.
+    /// RFC 3339 or `YYYY-MM-DD` (midnight in Beijing); default now.
     to: Option<String>,
 }
 

@@ -10,14 +10,15 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    /// Reserves `count` new region ids inside the writing transaction. Region ids are chosen
-    /// before inserting because a region's path includes its own id.
-    pub(crate) fn reserve_region_ids_sql(self, count: usize) -> (String, bool) {
+    /// Reserves `count` new ids of `table` inside the writing transaction, for rows whose id must
+    /// be known before they are inserted (a region's path includes its own id; an imported
+    /// order's history rows refer to it). `true`: the query returns the current maximum.
+    pub(crate) fn reserve_ids_sql(self, table: &str, count: usize) -> (String, bool) {
         match self {
             // One writer at a time (the single-connection write pool), so MAX(id) is stable
             // for the transaction; another process writing meanwhile makes the commit fail, not collide.
-            Dialect::Sqlite => ("SELECT COALESCE(MAX(id), 0) AS id FROM regions".to_string(), true),
-            Dialect::Postgres => (format!("SELECT nextval(pg_get_serial_sequence('regions', 'id')) AS id FROM generate_series(1, {count})"), false),
+            Dialect::Sqlite => (format!("SELECT COALESCE(MAX(id), 0) AS id FROM {table}"), true),
+            Dialect::Postgres => (format!("SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id FROM generate_series(1, {count})"), false),
         }
     }
 

@@ -1,15 +1,18 @@
 //! Bulk import: one transaction per batch, every reference checked first, every bad row reported.
 use std::collections::{HashMap, HashSet};
 
+use linli_domain::governance::{order::HistoryEntry, UnitKind, WorkOrder};
 use linli_domain::{device::NewDevice, organisation::NewOrganisation, region::NewRegion, Level, NewResident, Position};
 
 use super::devices::{device_values, DEVICE_INSERT_COLUMNS};
+use super::orders::order_columns;
 use super::organisations::{organisation_values, ORG_INSERT_COLUMNS};
+use super::records::to_doc;
 use super::regions::{region_values, REGION_INSERT_COLUMNS};
 use super::residents::{resident_values, RESIDENT_INSERT_COLUMNS};
 use super::{now_ms, row_get, Arg, SqlStore};
 use crate::error::{RowError, StoreError};
-use crate::model::{effective_position, ImportBatch, ImportSummary, Jurisdiction};
+use crate::model::{effective_position, ImportBatch, ImportSummary, ImportedOrder, Jurisdiction};
 use crate::Result;
 
 /// Rows per INSERT statement: large enough to amortise round trips, small enough for SQLite's
@@ -44,6 +47,7 @@ impl SqlStore {
             ImportBatch::Residents(rows) => self.import_residents(&mut tx, scope, rows, dry_run).await?,
             ImportBatch::Organisations(rows) => self.import_organisations(&mut tx, scope, rows, dry_run).await?,
             ImportBatch::Devices(rows) => self.import_devices(&mut tx, scope, rows, dry_run).await?,
+            ImportBatch::Orders(rows) => self.import_orders(&mut tx, scope, rows, dry_run).await?,
         };
         if dry_run {
             tx.rollback().await?;
@@ -57,6 +61,7 @@ impl SqlStore {
                 ImportBatch::Residents(_) => "residents",
                 ImportBatch::Organisations(_) => "organisations",
                 ImportBatch::Devices(_) => "devices",
+                ImportBatch::Orders(_) => "orders",
             };
             // The import is committed: a failure here only costs query plans, so it is logged.
             if let Err(error) = self.sql(&self.dialect.analyze_sql(table)).execute(&self.writer).await {
@@ -209,7 +214,7 @@ impl SqlStore {
         // reserved up front because each path ends with the node's own id.
         let mut order: Vec<&(usize, NewRegion)> = rows.iter().collect();
         order.sort_by_key(|(row, r)| (r.level.rank(), *row));
-        let ids = self.reserve_region_ids(tx, order.len()).await?;
+        let ids = self.reserve_ids(tx, "regions", order.len()).await?;
         let now = now_ms();
         let mut values = Vec::with_capacity(order.len());
         for ((_, region), id) in order.into_iter().zip(ids) {
@@ -314,6 +319,65 @@ impl SqlStore {
         self.insert_rows(tx, &format!("INSERT INTO devices ({DEVICE_INSERT_COLUMNS}) VALUES "), values).await?;
         Ok(rows.len() as u64)
     }
+
+    async fn import_orders(&self, tx: &mut Tx<'_>, scope: &Jurisdiction, rows: &[(usize, ImportedOrder)], dry_run: bool) -> Result<u64> {
+        let mut errors = Vec::new();
+        // Collected first: iterator adaptors held across an await make the future's lifetimes unprovable.
+        let mut regions = Vec::new();
+        let mut organisations = Vec::new();
+        for (_, imported) in rows {
+            regions.push(imported.order.region_code.as_str());
+            regions.extend(units_of(imported, UnitKind::Region));
+            organisations.extend(units_of(imported, UnitKind::Organisation));
+        }
+        let nodes = self.referenced_nodes(tx, regions.into_iter()).await?;
+        let orgs = self.referenced_organisations(tx, organisations.into_iter()).await?;
+        for (row, imported) in rows {
+            check_region(&mut errors, scope, &nodes, *row, "region_code", &imported.order.region_code);
+            // Units anywhere may have held an order (a city department), so only their existence is checked.
+            for code in units_of(imported, UnitKind::Region) {
+                if !nodes.contains_key(code) {
+                    errors.push(row_error(*row, "chain", format!("unknown region {code:?}")));
+                }
+            }
+            for code in units_of(imported, UnitKind::Organisation) {
+                if !orgs.contains_key(code) {
+                    errors.push(row_error(*row, "chain", format!("unknown organisation {code:?}")));
+                }
+            }
+            if let Some(late) = imported.history.windows(2).position(|pair| pair[1].at < pair[0].at) {
+                errors.push(row_error(*row, "history", format!("entry {} is earlier than the one before it", late + 2)));
+            }
+        }
+        fail_on(errors)?;
+        if dry_run || rows.is_empty() {
+            return Ok(0);
+        }
+        let ids = self.reserve_ids(tx, "orders", rows.len()).await?;
+        let mut head = None;
+        let mut values = Vec::with_capacity(rows.len());
+        let mut history = Vec::new();
+        for ((_, imported), id) in rows.iter().zip(ids) {
+            let path = &nodes[&imported.order.region_code].path;
+            let columns = order_columns(&WorkOrder { id, ..imported.order.clone() }, path);
+            head.get_or_insert_with(|| columns.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", "));
+            values.push(std::iter::once(Arg::from(id)).chain(columns.into_iter().map(|(_, value)| value)).collect());
+            for (seq, entry) in (1..).zip(&imported.history) {
+                let entry = HistoryEntry { seq, ..entry.clone() };
+                history.push(vec!["order".into(), id.into(), seq.into(), entry.at.into(), to_doc(&entry).into()]);
+            }
+        }
+        let head = head.unwrap_or_default();
+        self.insert_rows(tx, &format!("INSERT INTO orders (id, {head}) VALUES "), values).await?;
+        self.insert_rows(tx, "INSERT INTO history (subject, subject_id, seq, at, doc) VALUES ", history).await?;
+        Ok(rows.len() as u64)
+    }
+}
+
+/// The codes of the units of one kind an imported order names: its holder, chain and escalation.
+fn units_of(imported: &ImportedOrder, kind: UnitKind) -> impl Iterator<Item = &str> {
+    let order = &imported.order;
+    std::iter::once(&order.holder).chain(&order.chain).chain(&order.escalated_to).filter(move |u| u.kind == kind).map(|u| u.code.as_str())
 }
 
 /// Follows parent links from `start`; the chain `a → b → a` when it comes back to a code it passed.

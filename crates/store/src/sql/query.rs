@@ -117,7 +117,11 @@ impl Sql {
         for arg in &self.args {
             query = match arg {
                 Arg::Int(v) => query.bind(*v),
-                Arg::Real(v) => query.bind(*v),
+                Arg::Real(Some(v)) => query.bind(*v),
+                // sqlx 0.8.6's Any driver swaps the two float NULLs: a NULL f64 is declared to
+                // PostgreSQL as float4, and a statement prepared with it then rejects a real f64
+                // (22P03). A NULL f32 is declared float8, which is what the columns are.
+                Arg::Real(None) => query.bind(None::<f32>),
                 Arg::Text(v) => query.bind(v.clone()),
             };
         }

@@ -88,7 +88,7 @@ impl SqlStore {
             None if scope.root.is_some() => return Err(StoreError::out_of_scope("region", &new.code)),
             None => None,
         };
-        let id = self.reserve_region_ids(&mut tx, 1).await?[0];
+        let id = self.reserve_ids(&mut tx, "regions", 1).await?[0];
         let path = parent.as_ref().map_or_else(|| format!("/{id}/"), |p| p.child_path(id));
         let position = effective_position(new.geometry.as_ref(), parent.as_ref().and_then(|p| p.position));
         let mut sql = self.sql(&format!("INSERT INTO regions ({REGION_INSERT_COLUMNS}) VALUES "));
@@ -285,9 +285,9 @@ impl SqlStore {
         Ok(into_page(items, page))
     }
 
-    /// Reserves `count` ids for new regions inside the writing transaction.
-    pub(crate) async fn reserve_region_ids(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, count: usize) -> Result<Vec<i64>> {
-        let (query, from_max) = self.dialect.reserve_region_ids_sql(count);
+    /// Reserves `count` ids for new rows of `table` inside the writing transaction.
+    pub(crate) async fn reserve_ids(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, table: &str, count: usize) -> Result<Vec<i64>> {
+        let (query, from_max) = self.dialect.reserve_ids_sql(table, count);
         let rows = self.sql(&query).fetch_all(&mut **tx).await?;
         if from_max {
             let max: i64 = rows.first().map(|r| row_get(r, "id")).transpose()?.unwrap_or(0);
