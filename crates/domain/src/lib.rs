@@ -13,6 +13,7 @@ pub mod masking;
 pub mod organisation;
 pub mod person;
 pub mod region;
+pub mod sensing;
 pub mod text;
 pub mod time;
 pub mod user;
