@@ -9,6 +9,7 @@
 mod error;
 mod governance;
 mod model;
+mod sensing;
 pub mod sql;
 
 use async_trait::async_trait;
@@ -28,6 +29,7 @@ use linli_domain::{
 pub use error::{RowError, StoreError};
 pub use governance::*;
 pub use model::*;
+pub use sensing::*;
 pub use sql::SqlStore;
 /// The database driver's error, for callers that classify [`StoreError::Database`].
 pub use sqlx::Error as DatabaseError;
@@ -182,4 +184,16 @@ pub trait Store: Send + Sync + 'static {
     /// Outbox messages after `after`, oldest first.
     async fn outbox_after(&self, after: i64, limit: u32) -> Result<Vec<OutboxMessage>>;
     async fn outbox_head(&self) -> Result<i64>;
+
+    // --- Sensing --------------------------------------------------------------------------------
+
+    /// Writes a batch of devices' readings, rule states and last-seen times in one transaction.
+    async fn record_telemetry(&self, batch: &[DeviceTelemetry]) -> Result<()>;
+    async fn rule_states(&self, device_code: &str) -> Result<Vec<(String, linli_domain::sensing::RuleState)>>;
+    /// The latest value of each attribute of a device.
+    async fn latest_telemetry(&self, device_code: &str) -> Result<Vec<linli_domain::sensing::Reading>>;
+    async fn telemetry_series(&self, query: &SeriesQuery) -> Result<Vec<SeriesPoint>>;
+    async fn record_dead_letter(&self, letter: &DeadLetter) -> Result<i64>;
+    /// Dead letters newest first, before the id given.
+    async fn list_dead_letters(&self, before_id: Option<i64>, limit: u32) -> Result<Vec<DeadLetter>>;
 }

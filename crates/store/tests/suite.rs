@@ -81,6 +81,7 @@ store_suite!(
     users_tokens_and_audit,
     imported_orders_keep_their_history_and_count,
     missing_and_present_coordinates_share_a_statement,
+    telemetry_latest_series_rule_states_and_dead_letters,
 );
 
 fn region(code: &str, level: &str, parent: Option<&str>, lonlat: Option<(f64, f64)>) -> NewRegion {
@@ -579,4 +580,73 @@ async fn missing_and_present_coordinates_share_a_statement(store: &SqlStore) {
     }
     assert_eq!(store.get_region(&all, "x999").await.unwrap().position.map(|p| p.lon), Some(116.999));
     assert_eq!(store.get_region(&all, "y499").await.unwrap().position.map(|p| p.lon), Some(116.499));
+}
+
+async fn telemetry_latest_series_rule_states_and_dead_letters(store: &SqlStore) {
+    use linli_domain::sensing::{Reading, ReadingValue, RuleState};
+    seed(store).await;
+    let all = Jurisdiction::everywhere();
+    let bin = NewDevice::parse(DeviceInput { code: Some("bin-1"), name: Some("bin"), kind: Some("smart_bin"), region_code: Some("b1"), ..Default::default() })
+        .unwrap();
+    store.create_device(&all, &bin).await.unwrap();
+    store.update_device(&all, "bin-1", &DevicePatch { status: Some(linli_domain::DeviceStatus::Offline), ..Default::default() }).await.unwrap();
+    let t0 = 1_780_000_000_000;
+    let reading = |at: i64, name: &str, value: ReadingValue| Reading { name: name.into(), at, value, unit: None };
+    let raised = RuleState { raised: true, seen_at: Some(t0), last_value: Some(ReadingValue::Number(0.95)), changed_at: Some(t0) };
+    let first = DeviceTelemetry {
+        device_code: "bin-1".into(),
+        readings: vec![
+            reading(t0, "fillingLevel", ReadingValue::Number(0.5)),
+            reading(t0 + 60_000, "fillingLevel", ReadingValue::Number(0.95)),
+            reading(t0, "lidOpen", ReadingValue::Bool(true)),
+            reading(t0, "state", ReadingValue::Text("ok".into())),
+        ],
+        rule_states: vec![("bin_full".into(), RuleState::default())],
+        seen_at: t0 + 60_000,
+    };
+    store.record_telemetry(&[first]).await.unwrap();
+    // A late reading joins the series but does not replace the newer latest value.
+    let late = DeviceTelemetry {
+        device_code: "bin-1".into(),
+        readings: vec![reading(t0 + 30_000, "fillingLevel", ReadingValue::Number(0.7))],
+        rule_states: vec![("bin_full".into(), raised.clone())],
+        seen_at: t0 + 30_000,
+    };
+    store.record_telemetry(&[late]).await.unwrap();
+    let latest = store.latest_telemetry("bin-1").await.unwrap();
+    let fill = latest.iter().find(|r| r.name == "fillingLevel").unwrap();
+    assert_eq!((fill.at, &fill.value), (t0 + 60_000, &ReadingValue::Number(0.95)));
+    assert_eq!(latest.len(), 3);
+    assert_eq!(store.rule_states("bin-1").await.unwrap(), [("bin_full".to_string(), raised)]);
+    let device = store.get_device(&all, "bin-1").await.unwrap();
+    assert_eq!((device.status, device.last_seen_at), (linli_domain::DeviceStatus::Online, Some(t0 + 60_000)));
+
+    let query = SeriesQuery {
+        device_codes: vec!["bin-1".into()],
+        name: "fillingLevel".into(),
+        from: t0,
+        to: t0 + 120_000,
+        bucket_ms: 60_000,
+        aggregate: Aggregate::Max,
+    };
+    let series = store.telemetry_series(&query).await.unwrap();
+    let points: Vec<(i64, Option<f64>, i64)> = series.iter().map(|p| (p.at - t0, p.value, p.count)).collect();
+    assert_eq!(points, [(0, Some(0.7), 2), (60_000, Some(0.95), 1)]);
+    let avg = store.telemetry_series(&SeriesQuery { aggregate: Aggregate::Avg, bucket_ms: 120_000, ..query }).await.unwrap();
+    assert!((avg[0].value.unwrap() - (0.5 + 0.7 + 0.95) / 3.0).abs() < 1e-9);
+
+    for reason in ["not JSON", "unknown device"] {
+        let letter = DeadLetter {
+            id: 0,
+            at: t0,
+            source: "mqtt:linli/v1/devices/x/telemetry".into(),
+            device_code: Some("x".into()),
+            reason: reason.into(),
+            payload: "{".into(),
+        };
+        store.record_dead_letter(&letter).await.unwrap();
+    }
+    let letters = store.list_dead_letters(None, 10).await.unwrap();
+    assert_eq!(letters.iter().map(|l| l.reason.as_str()).collect::<Vec<_>>(), ["unknown device", "not JSON"]);
+    assert_eq!(store.list_dead_letters(Some(letters[0].id), 10).await.unwrap().len(), 1);
 }

@@ -10,6 +10,7 @@ mod query;
 mod records;
 mod regions;
 mod residents;
+mod sensing;
 mod store_impl;
 mod users;
 mod whistles;

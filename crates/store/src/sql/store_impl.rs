@@ -6,6 +6,7 @@ use linli_domain::{Device, DwellingRelation, NewDevice, NewOrganisation, NewResi
 use super::{push_path_range, row_get, SqlStore};
 use crate::governance::*;
 use crate::model::*;
+use crate::sensing::*;
 use crate::{Result, Store};
 use linli_domain::governance::calendar::CalendarDay;
 use linli_domain::governance::event::{Event, Incident};
@@ -299,5 +300,29 @@ impl Store for SqlStore {
     }
     async fn outbox_head(&self) -> Result<i64> {
         self.outbox_head_impl().await
+    }
+
+    async fn record_telemetry(&self, batch: &[DeviceTelemetry]) -> Result<()> {
+        self.record_telemetry_impl(batch).await
+    }
+
+    async fn rule_states(&self, device_code: &str) -> Result<Vec<(String, linli_domain::sensing::RuleState)>> {
+        self.rule_states_impl(device_code).await
+    }
+
+    async fn latest_telemetry(&self, device_code: &str) -> Result<Vec<linli_domain::sensing::Reading>> {
+        self.latest_telemetry_impl(device_code).await
+    }
+
+    async fn telemetry_series(&self, query: &SeriesQuery) -> Result<Vec<SeriesPoint>> {
+        self.telemetry_series_impl(query).await
+    }
+
+    async fn record_dead_letter(&self, letter: &DeadLetter) -> Result<i64> {
+        self.record_dead_letter_impl(letter).await
+    }
+
+    async fn list_dead_letters(&self, before_id: Option<i64>, limit: u32) -> Result<Vec<DeadLetter>> {
+        self.list_dead_letters_impl(before_id, limit).await
     }
 }
