@@ -10,6 +10,7 @@ pub mod extract;
 mod open311;
 mod ops;
 mod routes;
+pub mod sensing;
 pub mod workers;
 mod workflow;
 
@@ -148,6 +149,7 @@ fn api_v1() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::config::router())
         .merge(routes::media::router())
         .merge(routes::stream::router())
+        .merge(routes::sensing::router())
         .split_for_parts();
     openapi.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
     (router, openapi)
@@ -220,6 +222,8 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Installed before anything counts, so nothing counted before the first request is lost.
+    ops::recorder();
     workers::spawn(state.clone());
     let app = app(state);
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await

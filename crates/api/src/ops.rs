@@ -17,7 +17,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The process-wide Prometheus recorder (metrics recorders are global, so it is installed once).
-fn recorder() -> &'static PrometheusHandle {
+pub(crate) fn recorder() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
         let builder = PrometheusBuilder::new()

@@ -13,6 +13,7 @@ use crate::AppState;
 
 pub(crate) const SETTINGS_KEY: &str = "governance";
 pub(crate) const TAXONOMY_KEY: &str = "taxonomy";
+pub(crate) const SENSING_RULES_KEY: &str = "sensing_rules";
 
 impl AppState {
     /// A stored configuration value, or its default when none was stored.
@@ -29,6 +30,11 @@ impl AppState {
     /// The settings in force: the stored ones, or the shipped defaults.
     pub(crate) async fn settings(&self) -> ApiResult<Settings> {
         self.stored(SETTINGS_KEY, Settings::default).await
+    }
+
+    /// The telemetry rules in force: the stored ones, or the shipped defaults.
+    pub(crate) async fn sensing_rules(&self) -> ApiResult<Vec<linli_domain::sensing::TelemetryRule>> {
+        self.stored(SENSING_RULES_KEY, linli_domain::sensing::rules::default_rules).await
     }
 
     pub(crate) async fn taxonomy(&self) -> ApiResult<Vec<Category>> {

@@ -15,6 +15,20 @@ pub struct Config {
     pub storage: StorageConfig,
     pub auth: AuthConfig,
     pub log: LogConfig,
+    pub mqtt: MqttSettings,
+}
+
+/// The MQTT broker devices publish to; ingestion is off while `url` is unset.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttSettings {
+    /// `mqtt://HOST[:PORT]` or `mqtts://HOST[:PORT]` (TLS with the system's root certificates).
+    pub url: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// The platform's client id; its session (and QoS 1 messages queued while it was down) is
+    /// kept by the broker under this name.
+    pub client_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -56,6 +70,7 @@ impl Default for Config {
             storage: StorageConfig { data_dir: PathBuf::from("data"), database_url: None, max_connections: 16 },
             auth: AuthConfig { session_ttl_hours: 12 },
             log: LogConfig { level: "info".into() },
+            mqtt: MqttSettings::default(),
         }
     }
 }
@@ -82,7 +97,19 @@ impl Config {
         if let Some(url) = self.database_url() {
             anyhow::ensure!(url.starts_with("postgres://") || url.starts_with("postgresql://"), "storage.database_url must be a postgres:// URL");
         }
+        if let Some(mqtt) = self.mqtt_config() {
+            linli_bus::mqtt::MqttSource::build(mqtt).context("mqtt.url")?;
+        }
         Ok(())
+    }
+
+    /// The MQTT source's configuration, when a broker is configured.
+    pub fn mqtt_config(&self) -> Option<linli_bus::mqtt::MqttConfig> {
+        let url = self.mqtt.url.as_deref().filter(|u| !u.trim().is_empty())?;
+        let mut config = linli_bus::mqtt::MqttConfig::devices(url, self.mqtt.client_id.as_deref().unwrap_or("linli"));
+        config.username = self.mqtt.username.clone();
+        config.password = self.mqtt.password.clone();
+        Some(config)
     }
 
     /// The first address `server.listen` (HOST:PORT, HOST a name or an IP) resolves to.

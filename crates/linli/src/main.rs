@@ -66,6 +66,9 @@ struct ServeArgs {
     /// Address to listen on, HOST:PORT (default 127.0.0.1:8080).
     #[arg(long)]
     listen: Option<String>,
+    /// MQTT broker devices publish to, mqtt://HOST:PORT or mqtts://HOST:PORT (mqtt.url).
+    #[arg(long)]
+    mqtt: Option<String>,
 }
 
 #[derive(Args)]
@@ -73,6 +76,9 @@ struct DemoArgs {
     /// Address to listen on, HOST:PORT (default 127.0.0.1:8080).
     #[arg(long)]
     listen: Option<String>,
+    /// MQTT broker devices publish to, e.g. mqtt://127.0.0.1:1883.
+    #[arg(long)]
+    mqtt: Option<String>,
     /// Directory of the demo database and media (default data/demo); its demo database is rebuilt.
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -169,6 +175,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(listen) = args.listen {
                 config.server.listen = listen;
             }
+            if let Some(url) = args.mqtt {
+                config.mqtt.url = Some(url);
+            }
             config.validate()?;
             init_logging(&config);
             let store = open_store(&config).await?;
@@ -206,6 +215,15 @@ async fn serve(config: &Config, store: Arc<SqlStore>) -> anyhow::Result<()> {
     let mut state = AppState::new(store.clone());
     state.session_ttl_ms = i64::from(config.auth.session_ttl_hours) * 3_600_000;
     state.media_dir = Arc::new(media);
+    if let Some(mqtt) = config.mqtt_config() {
+        // Bounded: when ingestion falls behind, the source stops reading and the broker holds on.
+        let (inbound, received) = tokio::sync::mpsc::channel(mqtt.queue);
+        let url = mqtt.url.clone();
+        let source = linli_bus::mqtt::MqttSource::build(mqtt).context("mqtt.url")?;
+        tokio::spawn(source.run(inbound));
+        tokio::spawn(linli_api::sensing::run(state.clone(), received));
+        println!("linli ingesting device messages from {url} (topics linli/v1/devices/+/telemetry|event|status)");
+    }
     tracing::info!(address = %address, database = %config.database_label(), "linli serving");
     println!("linli listening on http://{address} (API under /api/v1, OpenAPI at /api/v1/openapi.json)");
     linli_api::serve(listener, state, shutdown_signal()).await?;
@@ -238,6 +256,9 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     config.storage.database_url = None;
     if let Some(listen) = args.listen {
         config.server.listen = listen;
+    }
+    if let Some(url) = args.mqtt {
+        config.mqtt.url = Some(url);
     }
     config.validate()?;
     anyhow::ensure!(args.demo_password.chars().count() >= 8, "--demo-password must be at least 8 characters");

@@ -11,6 +11,7 @@ pub mod organisations;
 pub mod rates;
 pub mod regions;
 pub mod residents;
+pub mod sensing;
 pub mod stream;
 pub mod whistles;
 

@@ -1,0 +1,138 @@
+//! Sensing over HTTP: a device's latest values and time series, the attribute catalogue, the
+//! telemetry rules (editable) and the dead letters of refused device messages.
+use axum::extract::State;
+use linli_domain::sensing::catalogue::{self, AttributeSpec};
+use linli_domain::sensing::rules::check_rules;
+use linli_domain::sensing::{Reading, TelemetryRule};
+use linli_domain::{DeviceKind, Role};
+use linli_store::{Aggregate, DeadLetter, SeriesPoint, SeriesQuery};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::events::time_param;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Actor, ApiJson, ApiPath, ApiQuery};
+use crate::workflow::SENSING_RULES_KEY;
+use crate::AppState;
+
+/// The most buckets one series request returns per device.
+const MAX_BUCKETS: i64 = 10_000;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(latest_telemetry))
+        .routes(routes!(telemetry_series))
+        .routes(routes!(attribute_catalogue))
+        .routes(routes!(get_rules, put_rules))
+        .routes(routes!(dead_letters))
+}
+
+/// The latest value of each attribute a device has reported.
+#[utoipa::path(get, path = "/devices/{code}/telemetry", tag = "sensing", params(("code" = String, Path)),
+    responses((status = 200, body = Vec<Reading>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn latest_telemetry(State(state): State<AppState>, actor: Actor, ApiPath(code): ApiPath<String>) -> ApiResult<axum::Json<Vec<Reading>>> {
+    let device = state.store.get_device(&actor.scope, &code).await?;
+    Ok(axum::Json(state.store.latest_telemetry(&device.code).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SeriesParams {
+    /// The attribute, e.g. `fillingLevel`.
+    name: String,
+    /// Start: RFC 3339 or `YYYY-MM-DD`; 24 hours before `to` by default.
+    from: Option<String>,
+    /// End, exclusive: RFC 3339 or `YYYY-MM-DD`; now by default.
+    to: Option<String>,
+    /// Bucket length in seconds (default 3600).
+    bucket: Option<i64>,
+    /// avg (default), min, max, sum or count.
+    aggregate: Option<Aggregate>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Series {
+    pub device_code: String,
+    pub name: String,
+    pub aggregate: Aggregate,
+    pub bucket_seconds: i64,
+    pub points: Vec<SeriesPoint>,
+}
+
+/// One attribute of a device over time, aggregated per bucket.
+#[utoipa::path(get, path = "/devices/{code}/telemetry/series", tag = "sensing", params(("code" = String, Path), SeriesParams),
+    responses((status = 200, body = Series), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn telemetry_series(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(code): ApiPath<String>,
+    ApiQuery(params): ApiQuery<SeriesParams>,
+) -> ApiResult<axum::Json<Series>> {
+    let device = state.store.get_device(&actor.scope, &code).await?;
+    let to = time_param("to", params.to.as_deref())?.unwrap_or(state.now() + 1);
+    let from = time_param("from", params.from.as_deref())?.unwrap_or(to - 86_400_000);
+    if from >= to {
+        return Err(ApiError::bad_request("from", "must be before to"));
+    }
+    let bucket_seconds = params.bucket.unwrap_or(3_600);
+    if bucket_seconds < 1 {
+        return Err(ApiError::bad_request("bucket", "must be at least 1 second"));
+    }
+    if (to - from) / (bucket_seconds * 1_000) > MAX_BUCKETS {
+        return Err(ApiError::bad_request("bucket", format!("the period holds more than {MAX_BUCKETS} buckets; choose longer buckets")));
+    }
+    let aggregate = params.aggregate.unwrap_or(Aggregate::Avg);
+    let query = SeriesQuery { device_codes: vec![device.code.clone()], name: params.name.clone(), from, to, bucket_ms: bucket_seconds * 1_000, aggregate };
+    let points = state.store.telemetry_series(&query).await?;
+    Ok(axum::Json(Series { device_code: device.code, name: params.name, aggregate, bucket_seconds, points }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KindAttributes {
+    pub kind: DeviceKind,
+    pub attributes: Vec<AttributeSpec>,
+}
+
+/// What each kind of device reports: attribute names (FIWARE Smart Data Models where one
+/// exists), types, units and accepted ranges.
+#[utoipa::path(get, path = "/sensing/attributes", tag = "sensing", responses((status = 200, body = Vec<KindAttributes>)), security(("bearer" = [])))]
+pub async fn attribute_catalogue(_actor: Actor) -> axum::Json<Vec<KindAttributes>> {
+    axum::Json(DeviceKind::ALL.iter().map(|kind| KindAttributes { kind: *kind, attributes: catalogue::attributes(*kind).to_vec() }).collect())
+}
+
+/// The telemetry rules in force.
+#[utoipa::path(get, path = "/sensing/rules", tag = "sensing", responses((status = 200, body = Vec<TelemetryRule>)), security(("bearer" = [])))]
+pub async fn get_rules(State(state): State<AppState>, _actor: Actor) -> ApiResult<axum::Json<Vec<TelemetryRule>>> {
+    Ok(axum::Json(state.sensing_rules().await?))
+}
+
+/// Replaces the telemetry rules (administrators); ingestion picks them up within seconds.
+#[utoipa::path(put, path = "/sensing/rules", tag = "sensing", request_body = Vec<TelemetryRule>,
+    responses((status = 200, body = Vec<TelemetryRule>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn put_rules(State(state): State<AppState>, actor: Actor, ApiJson(rules): ApiJson<Vec<TelemetryRule>>) -> ApiResult<axum::Json<Vec<TelemetryRule>>> {
+    actor.require(Role::administers, "change the telemetry rules")?;
+    check_rules(&rules, &state.taxonomy().await?)?;
+    state.store.put_setting(SENSING_RULES_KEY, &serde_json::to_string(&rules).expect("rules serialize"), state.now()).await?;
+    Ok(axum::Json(rules))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DeadLetterParams {
+    /// Letters older than this id (the last id of the previous page).
+    before: Option<i64>,
+    /// 1 to 500, default 100.
+    limit: Option<u32>,
+}
+
+/// Refused device messages, newest first, with the reason (administrators).
+#[utoipa::path(get, path = "/sensing/dead-letters", tag = "sensing", params(DeadLetterParams),
+    responses((status = 200, body = Vec<DeadLetter>), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn dead_letters(State(state): State<AppState>, actor: Actor, ApiQuery(params): ApiQuery<DeadLetterParams>) -> ApiResult<axum::Json<Vec<DeadLetter>>> {
+    actor.require(Role::administers, "read the dead letters")?;
+    let limit = params.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::bad_request("limit", "must be between 1 and 500"));
+    }
+    Ok(axum::Json(state.store.list_dead_letters(params.before, limit).await?))
+}
