@@ -106,9 +106,10 @@ impl Config {
     /// The MQTT source's configuration, when a broker is configured.
     pub fn mqtt_config(&self) -> Option<linli_bus::mqtt::MqttConfig> {
         let url = self.mqtt.url.as_deref().filter(|u| !u.trim().is_empty())?;
-        let mut config = linli_bus::mqtt::MqttConfig::devices(url, self.mqtt.client_id.as_deref().unwrap_or("linli"));
-        config.username = self.mqtt.username.clone();
-        config.password = self.mqtt.password.clone();
+        let mut config = linli_bus::mqtt::MqttConfig::devices(url, self.mqtt.client_id.as_deref().filter(|id| !id.is_empty()).unwrap_or("linli"));
+        let given = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
+        config.username = given(&self.mqtt.username);
+        config.password = given(&self.mqtt.password);
         Some(config)
     }
 
