@@ -150,6 +150,7 @@ fn api_v1() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::media::router())
         .merge(routes::stream::router())
         .merge(routes::sensing::router())
+        .merge(routes::alarms::router())
         .split_for_parts();
     openapi.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
     (router, openapi)

@@ -47,6 +47,11 @@ impl Role {
         matches!(self, Role::Integrator | Role::DataSteward | Role::Admin)
     }
 
+    /// Roles whose devices and systems may push camera and edge-AI alarms.
+    pub fn pushes_alarms(self) -> bool {
+        matches!(self, Role::Integrator | Role::Admin)
+    }
+
     /// Residents see only the registry's shape around their home, never other people.
     pub fn reads_people(self) -> bool {
         !matches!(self, Role::Resident)

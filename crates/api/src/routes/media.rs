@@ -36,29 +36,38 @@ pub async fn upload_media(State(state): State<AppState>, _actor: Actor, headers:
     }
     let max = state.max_media_bytes;
     let bytes = axum::body::to_bytes(body, max + 1).await.map_err(|_| ApiError::bad_request("file", format!("the attachment is larger than {max} bytes")))?;
+    Ok((StatusCode::CREATED, axum::Json(store_media(&state, "file", &content_type, &bytes).await?)))
+}
+
+/// Keeps a file in the media store under its SHA-256 and records it; `field` names the upload in errors.
+pub(crate) async fn store_media(state: &AppState, field: &str, content_type: &str, bytes: &[u8]) -> ApiResult<MediaInfo> {
+    if !accepted_type(content_type) {
+        return Err(ApiError::bad_request(field, format!("{content_type:?} is not an image, video, audio or PDF type")));
+    }
+    let max = state.max_media_bytes;
     if bytes.len() > max {
-        return Err(ApiError::bad_request("file", format!("the attachment is larger than {max} bytes")));
+        return Err(ApiError::bad_request(field, format!("the attachment is larger than {max} bytes")));
     }
     if bytes.is_empty() {
-        return Err(ApiError::bad_request("file", "the attachment is empty"));
+        return Err(ApiError::bad_request(field, "the attachment is empty"));
     }
-    let id = format!("{:x}", Sha256::digest(&bytes));
+    let id = format!("{:x}", Sha256::digest(bytes));
     let dir = state.media_dir.as_ref().clone();
     let path = dir.join(&id);
     // Written to a temporary name and renamed, so a crash never leaves a partial file under the id.
     let tmp = dir.join(format!(".{id}.{}", std::process::id()));
     let write = async {
         tokio::fs::create_dir_all(&dir).await?;
-        tokio::fs::write(&tmp, &bytes).await?;
+        tokio::fs::write(&tmp, bytes).await?;
         tokio::fs::rename(&tmp, &path).await
     };
     write.await.map_err(|e| {
         tracing::error!(error = %e, dir = %dir.display(), "media store write failed");
         ApiError::internal()
     })?;
-    let info = MediaInfo { id, content_type, size: bytes.len() as i64, created_at: state.now() };
+    let info = MediaInfo { id, content_type: content_type.to_string(), size: bytes.len() as i64, created_at: state.now() };
     state.store.record_media(&info).await?;
-    Ok((StatusCode::CREATED, axum::Json(info)))
+    Ok(info)
 }
 
 /// Downloads a file. Ids are SHA-256 digests, unguessable, so links can be shared with

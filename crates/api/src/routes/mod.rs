@@ -1,5 +1,6 @@
 //! One module per resource; each returns an `OpenApiRouter` so its handlers document themselves.
 pub mod admin;
+pub mod alarms;
 pub mod applications;
 pub mod config;
 pub mod devices;

@@ -1,5 +1,6 @@
 //! Sensing: what devices send (topics, plain JSON and SenML payloads), the attributes each kind
 //! reports, and the telemetry rules that turn readings into events.
+pub mod alarms;
 pub mod catalogue;
 pub mod payload;
 pub mod rules;
