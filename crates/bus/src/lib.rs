@@ -19,7 +19,7 @@ pub struct Inbound {
 }
 
 enum Ack {
-    Mqtt(rumqttc::AsyncClient, Box<rumqttc::Publish>),
+    Mqtt(rumqttc::v5::AsyncClient, Box<rumqttc::v5::mqttbytes::v5::Publish>),
 }
 
 impl Inbound {
@@ -52,5 +52,5 @@ pub enum BusError {
     #[error("bad broker url {url:?}: {reason}")]
     BadUrl { url: String, reason: String },
     #[error("mqtt: {0}")]
-    Mqtt(#[from] rumqttc::ClientError),
+    Mqtt(#[from] rumqttc::v5::ClientError),
 }

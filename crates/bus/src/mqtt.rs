@@ -1,8 +1,15 @@
 //! The MQTT source: a client of a real broker (Mosquitto in development), subscribed to the
-//! device topics with QoS 1 and manual acknowledgements.
+//! device topics with QoS 1 and manual acknowledgements. It speaks MQTT 5 so that it can tell the
+//! broker how many unacknowledged messages it may hold (Receive Maximum): messages are
+//! acknowledged only once committed, in batches, and MQTT 3.1.1 brokers allow a client only a
+//! handful in flight (Mosquitto: 20), which would cap throughput at a few batches of 20. Devices
+//! may speak either version.
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS, Transport};
+use rumqttc::v5::mqttbytes::v5::Packet;
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
+use rumqttc::Transport;
 use tokio::sync::mpsc;
 
 use crate::{Ack, BusError, Inbound};
@@ -23,6 +30,13 @@ pub struct MqttConfig {
     pub topics: Vec<String>,
     /// Messages received but not yet taken by processing; when full, the broker waits.
     pub queue: usize,
+    /// Connections sharing the subscriptions (`$share/{client_id}/…`), each `{client_id}-{n}`.
+    /// One keeps each device's messages in order; several spread the work, and a device's
+    /// messages may then be processed out of order (rules ignore readings older than the last
+    /// one they saw, so only devices that send no `ts` can be misjudged).
+    pub connections: usize,
+    /// Unacknowledged messages the broker may send ahead (MQTT 5 Receive Maximum).
+    pub in_flight: u16,
 }
 
 impl MqttConfig {
@@ -36,10 +50,12 @@ impl MqttConfig {
             persistent_session: true,
             topics: DEVICE_TOPICS.iter().map(|t| t.to_string()).collect(),
             queue: 10_000,
+            connections: 1,
+            in_flight: 2_000,
         }
     }
 
-    fn options(&self) -> Result<MqttOptions, BusError> {
+    fn options(&self, client_id: &str) -> Result<MqttOptions, BusError> {
         let bad = |reason: &str| BusError::BadUrl { url: self.url.clone(), reason: reason.to_string() };
         let (tls, rest) = match self.url.split_once("://") {
             Some(("mqtt" | "tcp", rest)) => (false, rest),
@@ -54,14 +70,17 @@ impl MqttConfig {
         if host.is_empty() {
             return Err(bad("no host"));
         }
-        let mut options = MqttOptions::new(&self.client_id, host, port);
+        let mut options = MqttOptions::new(client_id, host, port);
         options
             .set_keep_alive(Duration::from_secs(15))
             .set_manual_acks(true)
-            .set_clean_session(!self.persistent_session)
-            .set_max_packet_size(256 * 1024, 256 * 1024);
-        // Enough in-flight QoS 1 messages to keep the pipe full while processing batches.
-        options.set_inflight(1_000);
+            .set_clean_start(!self.persistent_session)
+            .set_max_packet_size(Some(256 * 1024))
+            .set_receive_maximum(Some(self.in_flight.max(1)));
+        if self.persistent_session {
+            // A week: long enough for any outage, short enough that an abandoned id is forgotten.
+            options.set_session_expiry_interval(Some(7 * 24 * 3_600));
+        }
         if let (Some(user), Some(password)) = (&self.username, &self.password) {
             options.set_credentials(user, password);
         }
@@ -72,59 +91,84 @@ impl MqttConfig {
     }
 }
 
-/// A connected (or connecting) subscriber.
+/// Connected (or connecting) subscribers sharing the device topics.
 pub struct MqttSource {
     config: MqttConfig,
-    client: AsyncClient,
-    eventloop: EventLoop,
+    connections: Vec<(AsyncClient, EventLoop)>,
 }
 
 impl MqttSource {
     pub fn build(config: MqttConfig) -> Result<Self, BusError> {
-        let (client, eventloop) = AsyncClient::new(config.options()?, 1_000);
-        Ok(MqttSource { config, client, eventloop })
+        let count = config.connections.max(1);
+        let connections = (0..count)
+            .map(|n| {
+                let id = if count == 1 { config.client_id.clone() } else { format!("{}-{n}", config.client_id) };
+                Ok(AsyncClient::new(config.options(&id)?, 1_000))
+            })
+            .collect::<Result<_, BusError>>()?;
+        Ok(MqttSource { config, connections })
     }
 
     /// A handle to publish with (commands to devices).
     pub fn client(&self) -> AsyncClient {
-        self.client.clone()
+        self.connections[0].0.clone()
+    }
+
+    /// The topic filters subscribed: shared among the connections when there are several.
+    fn filters(&self) -> Vec<String> {
+        if self.connections.len() == 1 {
+            return self.config.topics.clone();
+        }
+        self.config.topics.iter().map(|t| format!("$share/{}/{t}", self.config.client_id)).collect()
     }
 
     /// Receives until the processing side hangs up, reconnecting after broker failures.
-    pub async fn run(mut self, inbound: mpsc::Sender<Inbound>) {
-        let clock = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-        loop {
-            match self.eventloop.poll().await {
-                Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                    tracing::info!(url = %self.config.url, session_present = ack.session_present, "connected to the MQTT broker");
-                    for topic in &self.config.topics {
-                        if let Err(error) = self.client.subscribe(topic, QoS::AtLeastOnce).await {
-                            tracing::error!(%error, topic, "subscribing failed");
-                        }
+    pub async fn run(self, inbound: mpsc::Sender<Inbound>) {
+        let filters = self.filters();
+        let tasks: Vec<_> = self
+            .connections
+            .into_iter()
+            .map(|(client, eventloop)| tokio::spawn(receive(self.config.url.clone(), filters.clone(), client, eventloop, inbound.clone())))
+            .collect();
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+async fn receive(url: String, filters: Vec<String>, client: AsyncClient, mut eventloop: EventLoop, inbound: mpsc::Sender<Inbound>) {
+    let clock = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    loop {
+        match eventloop.poll().await {
+            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                tracing::info!(%url, session_present = ack.session_present, "connected to the MQTT broker");
+                for filter in &filters {
+                    if let Err(error) = client.subscribe(filter, QoS::AtLeastOnce).await {
+                        tracing::error!(%error, filter, "subscribing failed");
                     }
                 }
-                Ok(Event::Incoming(Packet::Publish(publish))) => {
-                    let message = Inbound {
-                        topic: publish.topic.clone(),
-                        payload: publish.payload.to_vec(),
-                        received_at: clock(),
-                        ack: Some(Ack::Mqtt(self.client.clone(), Box::new(publish))),
-                    };
-                    // Waiting here stops reading from the socket: the broker holds the rest.
-                    if inbound.send(message).await.is_err() {
-                        tracing::info!("processing stopped; leaving the MQTT broker");
-                        let _ = self.client.disconnect().await;
-                        return;
-                    }
+            }
+            Ok(Event::Incoming(Packet::Publish(publish))) => {
+                let message = Inbound {
+                    topic: String::from_utf8_lossy(&publish.topic).into_owned(),
+                    payload: publish.payload.to_vec(),
+                    received_at: clock(),
+                    ack: Some(Ack::Mqtt(client.clone(), Box::new(publish))),
+                };
+                // Waiting here stops reading from the socket: the broker holds the rest.
+                if inbound.send(message).await.is_err() {
+                    tracing::info!("processing stopped; leaving the MQTT broker");
+                    let _ = client.disconnect().await;
+                    return;
                 }
-                Ok(_) => {}
-                Err(error) => {
-                    if inbound.is_closed() {
-                        return;
-                    }
-                    tracing::warn!(%error, url = %self.config.url, "MQTT connection lost; retrying in 1 s");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Ok(_) => {}
+            Err(error) => {
+                if inbound.is_closed() {
+                    return;
                 }
+                tracing::warn!(%error, %url, "MQTT connection lost; retrying in 1 s");
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
     }
@@ -137,10 +181,10 @@ mod tests {
     #[test]
     fn urls_are_parsed_or_refused() {
         let config = |url: &str| MqttConfig::devices(url, "linli-test");
-        assert_eq!(config("mqtt://127.0.0.1:1883").options().unwrap().broker_address(), ("127.0.0.1".to_string(), 1883));
-        assert_eq!(config("mqtt://broker").options().unwrap().broker_address(), ("broker".to_string(), 1883));
-        assert_eq!(config("mqtts://broker").options().unwrap().broker_address(), ("broker".to_string(), 8883));
-        assert!(matches!(config("http://broker").options(), Err(BusError::BadUrl { .. })));
-        assert!(matches!(config("mqtt://broker:x").options(), Err(BusError::BadUrl { .. })));
+        assert_eq!(config("mqtt://127.0.0.1:1883").options("x").unwrap().broker_address(), ("127.0.0.1".to_string(), 1883));
+        assert_eq!(config("mqtt://broker").options("x").unwrap().broker_address(), ("broker".to_string(), 1883));
+        assert_eq!(config("mqtts://broker").options("x").unwrap().broker_address(), ("broker".to_string(), 8883));
+        assert!(matches!(config("http://broker").options("x"), Err(BusError::BadUrl { .. })));
+        assert!(matches!(config("mqtt://broker:x").options("x"), Err(BusError::BadUrl { .. })));
     }
 }
