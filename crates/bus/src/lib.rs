@@ -51,6 +51,4 @@ impl std::fmt::Debug for Inbound {
 pub enum BusError {
     #[error("bad broker url {url:?}: {reason}")]
     BadUrl { url: String, reason: String },
-    #[error("mqtt: {0}")]
-    Mqtt(#[from] rumqttc::v5::ClientError),
 }
