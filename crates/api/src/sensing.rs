@@ -23,6 +23,9 @@ use crate::{AppState, EventBody};
 const BATCH: usize = 1_000;
 /// How long the list of rules is trusted before it is read again.
 const RULES_TTL_MS: i64 = 5_000;
+/// A device's last-seen time is written when it moved on by this much (or the device was not
+/// online): a device reporting every second costs one registry write every 10 s, not one a batch.
+const LAST_SEEN_STEP_MS: i64 = 10_000;
 /// Payloads kept in a dead letter are cut here.
 const DEAD_LETTER_BYTES: usize = 64 * 1024;
 
@@ -31,6 +34,8 @@ struct Ingest {
     state: AppState,
     devices: HashMap<String, Option<Device>>,
     rule_states: HashMap<String, HashMap<String, RuleState>>,
+    /// The last-seen time last written per device.
+    seen_written: HashMap<String, i64>,
     rules: Vec<TelemetryRule>,
     rules_read_at: Option<i64>,
 }
@@ -38,7 +43,8 @@ struct Ingest {
 /// Processes messages until the source hangs up.
 pub async fn run(state: AppState, mut inbound: mpsc::Receiver<Inbound>) {
     crate::ops::recorder();
-    let mut ingest = Ingest { state, devices: HashMap::new(), rule_states: HashMap::new(), rules: Vec::new(), rules_read_at: None };
+    let mut ingest =
+        Ingest { state, devices: HashMap::new(), rule_states: HashMap::new(), seen_written: HashMap::new(), rules: Vec::new(), rules_read_at: None };
     while let Some(first) = inbound.recv().await {
         let mut batch = vec![first];
         while batch.len() < BATCH {
@@ -114,6 +120,13 @@ impl Ingest {
             let origin = Inbound::new(format!("rule:{}", firing.rule_code), Vec::new(), firing.at);
             self.raise(&device, body, &origin).await;
         }
+        for device in &mut telemetry {
+            let written = self.seen_written.get(&device.device_code).copied();
+            let online = self.devices.get(&device.device_code).and_then(|d| d.as_ref()).is_some_and(|d| d.status == DeviceStatus::Online);
+            if online && device.seen_at.zip(written).is_some_and(|(seen, written)| seen - written < LAST_SEEN_STEP_MS) {
+                device.seen_at = None;
+            }
+        }
         if !telemetry.is_empty() {
             let mut delay = Duration::from_millis(100);
             // Storage trouble holds the batch (and, through the bounded channel, the broker)
@@ -124,6 +137,14 @@ impl Ingest {
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
             for device in &telemetry {
+                if let Some(seen) = device.seen_at {
+                    self.seen_written.insert(device.device_code.clone(), seen);
+                    if let Some(Some(cached)) = self.devices.get_mut(&device.device_code) {
+                        if cached.status == DeviceStatus::Offline {
+                            cached.status = DeviceStatus::Online;
+                        }
+                    }
+                }
                 let states = self.rule_states.entry(device.device_code.clone()).or_default();
                 for (rule, state) in &device.rule_states {
                     states.insert(rule.clone(), state.clone());
@@ -163,7 +184,7 @@ impl Ingest {
                 }
                 // The states this message leaves become the known ones for the next message.
                 self.rule_states.entry(code.to_string()).or_default().extend(states.clone());
-                let seen_at = readings.iter().map(|r| r.at).max().unwrap_or(message.received_at).min(message.received_at);
+                let seen_at = Some(readings.iter().map(|r| r.at).max().unwrap_or(message.received_at).min(message.received_at));
                 Work::Telemetry(DeviceTelemetry { device_code: code.to_string(), readings, rule_states: states.into_iter().collect(), seen_at }, fired)
             }
             MessageKind::Status => Work::Status(parse_status(&message.payload).map_err(|e| Refusal::invalid(code, e))?),

@@ -4,13 +4,14 @@ use linli_domain::sensing::{Reading, RuleState};
 use serde::Serialize;
 
 /// What one device's messages in a batch change: readings to keep, rule states to remember,
-/// and when it was last heard from.
+/// and, when it is worth writing, when it was last heard from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeviceTelemetry {
     pub device_code: String,
     pub readings: Vec<Reading>,
     pub rule_states: Vec<(String, RuleState)>,
-    pub seen_at: i64,
+    /// Marks the device heard from (and online, if it was offline) at this time.
+    pub seen_at: Option<i64>,
 }
 
 /// A refused message, kept with the reason.

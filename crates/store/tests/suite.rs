@@ -602,7 +602,7 @@ async fn telemetry_latest_series_rule_states_and_dead_letters(store: &SqlStore) 
             reading(t0, "state", ReadingValue::Text("ok".into())),
         ],
         rule_states: vec![("bin_full".into(), RuleState::default())],
-        seen_at: t0 + 60_000,
+        seen_at: Some(t0 + 60_000),
     };
     store.record_telemetry(&[first]).await.unwrap();
     // A late reading joins the series but does not replace the newer latest value.
@@ -610,7 +610,7 @@ async fn telemetry_latest_series_rule_states_and_dead_letters(store: &SqlStore) 
         device_code: "bin-1".into(),
         readings: vec![reading(t0 + 30_000, "fillingLevel", ReadingValue::Number(0.7))],
         rule_states: vec![("bin_full".into(), raised.clone())],
-        seen_at: t0 + 30_000,
+        seen_at: Some(t0 + 30_000),
     };
     store.record_telemetry(&[late]).await.unwrap();
     let latest = store.latest_telemetry("bin-1").await.unwrap();

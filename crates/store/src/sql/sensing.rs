@@ -69,14 +69,14 @@ impl SqlStore {
             sql.push(" ON CONFLICT (device_code, rule_code) DO UPDATE SET doc = excluded.doc");
             sql.execute(&mut *tx).await?;
         }
-        for device in batch {
+        for (device, seen_at) in batch.iter().filter_map(|d| d.seen_at.map(|at| (d, at))) {
             // Heard from: online again unless someone set it to fault, maintenance or decommissioned.
             let mut sql = self.sql("UPDATE devices SET status = CASE WHEN status = 'offline' THEN 'online' ELSE status END, last_seen_at = ");
-            sql.arg(device.seen_at)
+            sql.arg(seen_at)
                 .push(" WHERE code = ")
                 .arg(device.device_code.as_str())
                 .push(" AND (last_seen_at IS NULL OR last_seen_at < ")
-                .arg(device.seen_at)
+                .arg(seen_at)
                 .push(")");
             sql.execute(&mut *tx).await?;
         }
