@@ -81,8 +81,8 @@ async fn telemetry_opens_orders_and_refusals_are_kept(store: SqlStore) {
 
     let mut config = MqttConfig::devices(&url, &format!("linli-test-{run}"));
     config.persistent_session = false;
+    let (tx, rx) = tokio::sync::mpsc::channel(config.channel_capacity());
     let source = MqttSource::build(config).unwrap();
-    let (tx, rx) = tokio::sync::mpsc::channel(100);
     tokio::spawn(source.run(tx));
     tokio::spawn(linli_api::sensing::run(state, rx));
 

@@ -28,14 +28,14 @@ pub struct MqttConfig {
     /// platform was down are delivered when it is back (needs a stable `client_id`).
     pub persistent_session: bool,
     pub topics: Vec<String>,
-    /// Messages received but not yet taken by processing; when full, the broker waits.
-    pub queue: usize,
     /// Connections sharing the subscriptions (`$share/{client_id}/…`), each `{client_id}-{n}`.
     /// One keeps each device's messages in order; several spread the work, and a device's
     /// messages may then be processed out of order (rules ignore readings older than the last
     /// one they saw, so only devices that send no `ts` can be misjudged).
     pub connections: usize,
-    /// Unacknowledged messages the broker may send ahead (MQTT 5 Receive Maximum).
+    /// Unacknowledged messages the broker may send ahead (MQTT 5 Receive Maximum). This is the
+    /// back-pressure: messages are acknowledged only once processed, so the broker holds the
+    /// rest, and the event loop keeps running (keep-alives) however slow processing is.
     pub in_flight: u16,
 }
 
@@ -49,10 +49,15 @@ impl MqttConfig {
             client_id: client_id.to_string(),
             persistent_session: true,
             topics: DEVICE_TOPICS.iter().map(|t| t.to_string()).collect(),
-            queue: 10_000,
             connections: 1,
             in_flight: 2_000,
         }
+    }
+
+    /// The capacity the channel to processing needs so that handing a message over never waits:
+    /// every connection's in-flight messages.
+    pub fn channel_capacity(&self) -> usize {
+        usize::from(self.in_flight.max(1)) * self.connections.max(1)
     }
 
     fn options(&self, client_id: &str) -> Result<MqttOptions, BusError> {
@@ -103,7 +108,8 @@ impl MqttSource {
         let connections = (0..count)
             .map(|n| {
                 let id = if count == 1 { config.client_id.clone() } else { format!("{}-{n}", config.client_id) };
-                Ok(AsyncClient::new(config.options(&id)?, 1_000))
+                // Room for an acknowledgement of every in-flight message, so acknowledging never waits.
+                Ok(AsyncClient::new(config.options(&id)?, usize::from(config.in_flight.max(1)) + 100))
             })
             .collect::<Result<_, BusError>>()?;
         Ok(MqttSource { config, connections })
@@ -155,7 +161,8 @@ async fn receive(url: String, filters: Vec<String>, client: AsyncClient, mut eve
                     received_at: clock(),
                     ack: Some(Ack::Mqtt(client.clone(), Box::new(publish))),
                 };
-                // Waiting here stops reading from the socket: the broker holds the rest.
+                // The channel holds every in-flight message (see `channel_capacity`), so this does
+                // not wait and the event loop keeps answering the broker.
                 if inbound.send(message).await.is_err() {
                     tracing::info!("processing stopped; leaving the MQTT broker");
                     let _ = client.disconnect().await;

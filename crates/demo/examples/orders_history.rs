@@ -1,6 +1,7 @@
 //! Loads months of city-wide 12345 work-order history into a store, for the rates and queue
-//! benchmarks (bench/orders.sh): the demo world's regions and organisations, the other fifteen
-//! districts, then ORDERS orders created evenly over DAYS days ending now.
+//! benchmarks (bench/orders.sh): the demo world's regions, organisations and devices, the other
+//! fifteen districts, then ORDERS orders created evenly over DAYS days ending now (ORDERS 0 gives
+//! just the world, as bench/ingest.sh uses it on PostgreSQL).
 //!
 //! cargo run --release -p linli-demo --example orders_history -- DATABASE [ORDERS] [DAYS] [--history]
 //!
@@ -26,7 +27,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let all = Jurisdiction::everywhere();
 
     let world = linli_demo::generate(1, 1_000);
-    for batch in [&world.regions, &world.organisations, &city_regions()] {
+    for batch in [&world.regions, &world.organisations, &world.devices, &city_regions()] {
         eprintln!("importing {} records", batch.len());
         store.import(&all, batch).await?;
     }

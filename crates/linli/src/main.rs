@@ -216,8 +216,8 @@ async fn serve(config: &Config, store: Arc<SqlStore>) -> anyhow::Result<()> {
     state.session_ttl_ms = i64::from(config.auth.session_ttl_hours) * 3_600_000;
     state.media_dir = Arc::new(media);
     if let Some(mqtt) = config.mqtt_config() {
-        // Bounded: when ingestion falls behind, the source stops reading and the broker holds on.
-        let (inbound, received) = tokio::sync::mpsc::channel(mqtt.queue);
+        // Bounded by what the broker may have in flight: when ingestion falls behind, the broker holds on.
+        let (inbound, received) = tokio::sync::mpsc::channel(mqtt.channel_capacity());
         let url = mqtt.url.clone();
         let source = linli_bus::mqtt::MqttSource::build(mqtt).context("mqtt.url")?;
         tokio::spawn(source.run(inbound));
