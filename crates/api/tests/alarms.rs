@@ -7,11 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use linli_api::AppState;
-use linli_domain::device::DeviceInput;
-use linli_domain::organisation::OrganisationInput;
-use linli_domain::region::RegionInput;
-use linli_domain::{NewDevice, NewOrganisation, NewRegion};
-use linli_store::{Jurisdiction, SqlStore, Store};
+use linli_store::SqlStore;
 use serde_json::{json, Value};
 
 struct App {
@@ -22,27 +18,8 @@ struct App {
 }
 
 async fn start(store: SqlStore, dir: tempfile::TempDir) -> App {
-    let all = Jurisdiction::everywhere();
-    for (code, level, parent) in [("d", "district", None), ("s", "street", Some("d")), ("c1", "community", Some("s")), ("c2", "community", Some("s"))] {
-        let input = RegionInput {
-            code: Some(code),
-            level: Some(level),
-            name: Some(code),
-            parent_code: parent,
-            lon: Some(116.33),
-            lat: Some(40.07),
-            ..Default::default()
-        };
-        store.create_region(&all, &NewRegion::parse(input).unwrap()).await.unwrap();
-    }
-    let input =
-        OrganisationInput { code: Some("dept.police"), name: Some("公安分局"), kind: Some("department"), region_code: Some("d"), ..Default::default() };
-    store.create_organisation(&all, &NewOrganisation::parse(input).unwrap()).await.unwrap();
-    for (code, region) in [("cam-1", "c1"), ("cam-2", "c2")] {
-        let input =
-            DeviceInput { code: Some(code), name: Some("3号楼高空抛物摄像机"), kind: Some("camera"), region_code: Some(region), ..Default::default() };
-        store.create_device(&all, &NewDevice::parse(input).unwrap()).await.unwrap();
-    }
+    let regions = [("d", "district", None), ("s", "street", Some("d")), ("c1", "community", Some("s")), ("c2", "community", Some("s"))];
+    common::place(&store, &regions, &["dept.police"], &[("cam-1", "camera", "c1"), ("cam-2", "camera", "c2")]).await;
     common::provision(&store, &[("edge", "integrator", Some("c1"), None), ("community", "community_worker", Some("c1"), None)]).await;
     let mut state = AppState::new(Arc::new(store));
     let media_dir = dir.path().join("media");

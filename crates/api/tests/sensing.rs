@@ -10,11 +10,8 @@ use std::time::Duration;
 
 use linli_api::AppState;
 use linli_bus::mqtt::{MqttConfig, MqttSource};
-use linli_domain::device::DeviceInput;
-use linli_domain::organisation::OrganisationInput;
-use linli_domain::region::RegionInput;
 use linli_domain::sensing::ReadingValue;
-use linli_domain::{DeviceStatus, NewDevice, NewOrganisation, NewRegion};
+use linli_domain::DeviceStatus;
 use linli_store::{EventFilter, Jurisdiction, OrderFilter, PageRequest, SqlStore, Store};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 
@@ -32,28 +29,9 @@ fn run_id() -> String {
 }
 
 async fn world(store: &SqlStore, run: &str) -> (String, String) {
-    let all = Jurisdiction::everywhere();
-    for (code, level, parent) in [("d", "district", None), ("s", "street", Some("d")), ("c1", "community", Some("s")), ("b1", "building", Some("c1"))] {
-        let input = RegionInput {
-            code: Some(code),
-            level: Some(level),
-            name: Some(code),
-            parent_code: parent,
-            lon: Some(116.33),
-            lat: Some(40.07),
-            ..Default::default()
-        };
-        store.create_region(&all, &NewRegion::parse(input).unwrap()).await.unwrap();
-    }
-    for code in ["dept.urban_mgmt", "dept.street"] {
-        let input = OrganisationInput { code: Some(code), name: Some(code), kind: Some("department"), region_code: Some("d"), ..Default::default() };
-        store.create_organisation(&all, &NewOrganisation::parse(input).unwrap()).await.unwrap();
-    }
     let (bin, smoke) = (format!("bin-{run}"), format!("smoke-{run}"));
-    for (code, kind) in [(&bin, "smart_bin"), (&smoke, "smoke_sensor")] {
-        let input = DeviceInput { code: Some(code), name: Some(code), kind: Some(kind), region_code: Some("b1"), ..Default::default() };
-        store.create_device(&all, &NewDevice::parse(input).unwrap()).await.unwrap();
-    }
+    let regions = [("d", "district", None), ("s", "street", Some("d")), ("c1", "community", Some("s")), ("b1", "building", Some("c1"))];
+    common::place(store, &regions, &["dept.urban_mgmt", "dept.street"], &[(&bin, "smart_bin", "b1"), (&smoke, "smoke_sensor", "b1")]).await;
     (bin, smoke)
 }
 

@@ -31,3 +31,32 @@ pub async fn provision(store: &SqlStore, users: &[(&str, &str, Option<&str>, Opt
         provision_user(store, body).await.unwrap();
     }
 }
+
+/// A small place for sensing tests: regions (code, level, parent) all at one point, departments
+/// serving the first region, and devices (code, kind, region), each named by its code.
+#[allow(dead_code)] // not every test file builds a place
+pub async fn place(store: &SqlStore, regions: &[(&str, &str, Option<&str>)], departments: &[&str], devices: &[(&str, &str, &str)]) {
+    use linli_domain::{device::DeviceInput, organisation::OrganisationInput, region::RegionInput, NewDevice, NewOrganisation, NewRegion};
+    use linli_store::{Jurisdiction, Store};
+    let all = Jurisdiction::everywhere();
+    for (code, level, parent) in regions {
+        let input = RegionInput {
+            code: Some(code),
+            level: Some(level),
+            name: Some(code),
+            parent_code: *parent,
+            lon: Some(116.33),
+            lat: Some(40.07),
+            ..Default::default()
+        };
+        store.create_region(&all, &NewRegion::parse(input).unwrap()).await.unwrap();
+    }
+    for code in departments {
+        let input = OrganisationInput { code: Some(code), name: Some(code), kind: Some("department"), region_code: Some(regions[0].0), ..Default::default() };
+        store.create_organisation(&all, &NewOrganisation::parse(input).unwrap()).await.unwrap();
+    }
+    for (code, kind, region) in devices {
+        let input = DeviceInput { code: Some(code), name: Some(code), kind: Some(kind), region_code: Some(region), ..Default::default() };
+        store.create_device(&all, &NewDevice::parse(input).unwrap()).await.unwrap();
+    }
+}
