@@ -8,6 +8,7 @@
 //! transaction, then the batch is acknowledged. A crash anywhere in between means redelivery, and
 //! redelivery raises nothing twice.
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use linli_bus::Inbound;
@@ -32,7 +33,7 @@ const DEAD_LETTER_BYTES: usize = 64 * 1024;
 /// What ingestion remembers between batches.
 struct Ingest {
     state: AppState,
-    devices: HashMap<String, Option<Device>>,
+    devices: HashMap<String, Option<Arc<Device>>>,
     rule_states: HashMap<String, HashMap<String, RuleState>>,
     /// The last-seen time last written per device.
     seen_written: HashMap<String, i64>,
@@ -77,14 +78,17 @@ impl Ingest {
             }
         }
         let mut telemetry: Vec<DeviceTelemetry> = Vec::new();
-        let mut firings: Vec<(Device, Firing)> = Vec::new();
+        // Where each device's entry in `telemetry` is: a batch merges a device's messages.
+        let mut slots: HashMap<String, usize> = HashMap::new();
+        let mut firings: Vec<(Arc<Device>, Firing)> = Vec::new();
         for message in batch.iter() {
             match self.understand(message).await {
                 Ok((device, Work::Telemetry(readings, fired))) => {
                     metrics::counter!("linli_sensing_messages_total", "outcome" => "accepted").increment(1);
                     firings.extend(fired.into_iter().map(|f| (device.clone(), f)));
-                    match telemetry.iter_mut().find(|t| t.device_code == readings.device_code) {
-                        Some(existing) => {
+                    match slots.get(&readings.device_code) {
+                        Some(&slot) => {
+                            let existing = &mut telemetry[slot];
                             existing.readings.extend(readings.readings);
                             existing.seen_at = existing.seen_at.max(readings.seen_at);
                             for (rule, state) in readings.rule_states {
@@ -92,7 +96,10 @@ impl Ingest {
                                 existing.rule_states.push((rule, state));
                             }
                         }
-                        None => telemetry.push(readings),
+                        None => {
+                            slots.insert(readings.device_code.clone(), telemetry.len());
+                            telemetry.push(readings);
+                        }
                     }
                 }
                 Ok((device, Work::Status(status))) => {
@@ -112,7 +119,7 @@ impl Ingest {
                 category: Some(firing.category.clone()),
                 severity: Some(firing.severity.as_str().into()),
                 title: Some(firing.title.clone()),
-                description: Some(format!("{}（{}）：{} = {}", firing.title, device.name, firing.rule_code, value_text(&firing.value))),
+                description: Some(format!("{}（{}）：{} = {}", firing.title, device.name, firing.rule_code, firing.value)),
                 occurred_at: Some(linli_domain::time::format_rfc3339(firing.at)),
                 external_id: Some(format!("{}/{}/{}", device.code, firing.rule_code, firing.at)),
                 ..EventBody::default()
@@ -141,13 +148,9 @@ impl Ingest {
                     self.seen_written.insert(device.device_code.clone(), seen);
                     if let Some(Some(cached)) = self.devices.get_mut(&device.device_code) {
                         if cached.status == DeviceStatus::Offline {
-                            cached.status = DeviceStatus::Online;
+                            Arc::make_mut(cached).status = DeviceStatus::Online;
                         }
                     }
-                }
-                let states = self.rule_states.entry(device.device_code.clone()).or_default();
-                for (rule, state) in &device.rule_states {
-                    states.insert(rule.clone(), state.clone());
                 }
             }
         }
@@ -157,7 +160,7 @@ impl Ingest {
     }
 
     /// The device a message comes from and what it asks for, or why it is refused.
-    async fn understand(&mut self, message: &Inbound) -> Result<(Device, Work), Refusal> {
+    async fn understand(&mut self, message: &Inbound) -> Result<(Arc<Device>, Work), Refusal> {
         let (code, kind) = parse_topic(&message.topic).ok_or_else(|| Refusal::new("not_a_device_topic", None, "not a device topic"))?;
         let device = self.device(code).await?.ok_or_else(|| Refusal::new("unknown_device", Some(code), format!("unknown device {code:?}")))?;
         if device.status == DeviceStatus::Decommissioned {
@@ -165,16 +168,17 @@ impl Ingest {
         }
         let work = match kind {
             MessageKind::Telemetry => {
-                let readings = parse_telemetry(&message.payload, message.received_at).map_err(|e| Refusal::invalid(code, e))?;
+                let mut readings = parse_telemetry(&message.payload, message.received_at).map_err(|e| Refusal::invalid(code, e))?;
                 for reading in &readings {
                     catalogue::check(device.kind, reading).map_err(|e| Refusal::invalid(code, e))?;
                 }
-                let known = self.known_states(code).await?;
+                self.load_states(code).await?;
+                let known = &self.rule_states[code];
                 let mut states: HashMap<String, RuleState> = HashMap::new();
                 let mut fired = Vec::new();
-                let mut ordered = readings.clone();
-                ordered.sort_by_key(|r| r.at);
-                for reading in &ordered {
+                // Rules see a message's readings in time order (storage does not care).
+                readings.sort_by_key(|r| r.at);
+                for reading in &readings {
                     for rule in self.rules.iter().filter(|r| r.applies_to(device.kind, &reading.name)) {
                         let state = states.get(&rule.code).or_else(|| known.get(&rule.code)).cloned().unwrap_or_default();
                         let (next, firing) = rule.evaluate(&state, reading);
@@ -195,12 +199,12 @@ impl Ingest {
         Ok((device, work))
     }
 
-    async fn device(&mut self, code: &str) -> Result<Option<Device>, Refusal> {
+    async fn device(&mut self, code: &str) -> Result<Option<Arc<Device>>, Refusal> {
         if let Some(known) = self.devices.get(code) {
             return Ok(known.clone());
         }
         let found = match self.state.store.get_device(&Jurisdiction::everywhere(), code).await {
-            Ok(device) => Some(device),
+            Ok(device) => Some(Arc::new(device)),
             Err(StoreError::NotFound { .. }) => None,
             Err(error) => return Err(Refusal::new("storage", Some(code), format!("looking the device up failed: {error}"))),
         };
@@ -213,14 +217,14 @@ impl Ingest {
         Ok(found)
     }
 
-    async fn known_states(&mut self, code: &str) -> Result<HashMap<String, RuleState>, Refusal> {
-        if let Some(states) = self.rule_states.get(code) {
-            return Ok(states.clone());
+    /// Brings a device's stored rule states into the cache, once.
+    async fn load_states(&mut self, code: &str) -> Result<(), Refusal> {
+        if !self.rule_states.contains_key(code) {
+            let stored =
+                self.state.store.rule_states(code).await.map_err(|e| Refusal::new("storage", Some(code), format!("reading rule states failed: {e}")))?;
+            self.rule_states.insert(code.to_string(), stored.into_iter().collect());
         }
-        let stored = self.state.store.rule_states(code).await.map_err(|e| Refusal::new("storage", Some(code), format!("reading rule states failed: {e}")))?;
-        let states: HashMap<String, RuleState> = stored.into_iter().collect();
-        self.rule_states.insert(code.to_string(), states.clone());
-        Ok(states)
+        Ok(())
     }
 
     async fn set_status(&mut self, device: &Device, status: DeviceStatus, at: i64) {
@@ -233,7 +237,7 @@ impl Ingest {
         let patch = DevicePatch { status: Some(status), last_seen_at: (status == DeviceStatus::Online).then_some(at), ..Default::default() };
         match self.state.store.update_device(&Jurisdiction::everywhere(), &device.code, &patch).await {
             Ok(updated) => {
-                self.devices.insert(device.code.clone(), Some(updated));
+                self.devices.insert(device.code.clone(), Some(Arc::new(updated)));
             }
             Err(error) => tracing::error!(%error, device = %device.code, "recording a device's status failed"),
         }
@@ -317,14 +321,6 @@ fn parse_status(payload: &[u8]) -> Result<DeviceStatus, linli_domain::InvalidFie
     match DeviceStatus::parse("status", &value)? {
         status @ (DeviceStatus::Online | DeviceStatus::Offline | DeviceStatus::Fault) => Ok(status),
         _ => Err(linli_domain::InvalidField::new("status", "a device may report online, offline or fault")),
-    }
-}
-
-fn value_text(value: &linli_domain::sensing::ReadingValue) -> String {
-    match value {
-        linli_domain::sensing::ReadingValue::Number(n) => format!("{n}"),
-        linli_domain::sensing::ReadingValue::Bool(b) => format!("{b}"),
-        linli_domain::sensing::ReadingValue::Text(t) => t.clone(),
     }
 }
 

@@ -60,6 +60,11 @@ impl MqttConfig {
         usize::from(self.in_flight.max(1)) * self.connections.max(1)
     }
 
+    /// Checks the URL without connecting.
+    pub fn check(&self) -> Result<(), BusError> {
+        self.options(&self.client_id).map(drop)
+    }
+
     fn options(&self, client_id: &str) -> Result<MqttOptions, BusError> {
         let bad = |reason: &str| BusError::BadUrl { url: self.url.clone(), reason: reason.to_string() };
         let (tls, rest) = match self.url.split_once("://") {
@@ -113,11 +118,6 @@ impl MqttSource {
             })
             .collect::<Result<_, BusError>>()?;
         Ok(MqttSource { config, connections })
-    }
-
-    /// A handle to publish with (commands to devices).
-    pub fn client(&self) -> AsyncClient {
-        self.connections[0].0.clone()
     }
 
     /// The topic filters subscribed: shared among the connections when there are several.

@@ -32,7 +32,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         store.import(&all, batch).await?;
     }
     let end_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
-    let plan = HistoryPlan { seed: 1, orders, end_ms, days, demo_district_only: false, with_history };
+    let plan = HistoryPlan { seed: 1, orders, end_ms, days, with_history };
     let started = std::time::Instant::now();
     let mut history = OrderHistory::new(plan).enumerate().peekable();
     let mut written = 0;

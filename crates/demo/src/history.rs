@@ -85,8 +85,6 @@ pub struct HistoryPlan {
     /// orders are still open.
     pub end_ms: i64,
     pub days: u32,
-    /// Only the demo's district (昌平区) rather than the whole city.
-    pub demo_district_only: bool,
     /// Keep each order's history entries (the import then writes about eight rows an order).
     pub with_history: bool,
 }
@@ -108,7 +106,6 @@ impl OrderHistory {
         let mut total = 0;
         let districts = BEIJING_DISTRICTS
             .iter()
-            .filter(|d| !plan.demo_district_only || d.0 == DISTRICT_CODE)
             .map(|(code, _, weight)| {
                 total += weight;
                 (*code, total)
@@ -295,7 +292,7 @@ mod tests {
     use linli_domain::governance::OrderStatus;
 
     fn plan(orders: u64) -> HistoryPlan {
-        HistoryPlan { seed: 7, orders, end_ms: 1_780_000_000_000, days: 30, demo_district_only: false, with_history: true }
+        HistoryPlan { seed: 7, orders, end_ms: 1_780_000_000_000, days: 30, with_history: true }
     }
 
     #[test]

@@ -98,7 +98,7 @@ impl Config {
             anyhow::ensure!(url.starts_with("postgres://") || url.starts_with("postgresql://"), "storage.database_url must be a postgres:// URL");
         }
         if let Some(mqtt) = self.mqtt_config() {
-            linli_bus::mqtt::MqttSource::build(mqtt).context("mqtt.url")?;
+            mqtt.check().context("mqtt.url")?;
         }
         Ok(())
     }

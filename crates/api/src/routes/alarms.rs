@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::events::{mask_outcome, record};
-use super::media::store_media;
+use super::media::{check_media_type, store_media};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Actor;
 use crate::{AppState, EventBody};
@@ -129,6 +129,7 @@ async fn read_multipart(state: &AppState, request: Request) -> ApiResult<(AlarmB
             }
             "snapshot" => {
                 let content_type = field.content_type().unwrap_or("application/octet-stream").to_string();
+                check_media_type("snapshot", &content_type)?;
                 // Read in chunks so an oversized upload is refused without holding it all.
                 let mut bytes = Vec::new();
                 while let Some(chunk) = field.chunk().await.map_err(|e| ApiError::bad_request("snapshot", format!("unreadable: {e}")))? {

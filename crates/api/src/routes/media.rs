@@ -19,9 +19,14 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(upload_media)).routes(routes!(get_media)).layer(DefaultBodyLimit::disable())
 }
 
-fn accepted_type(content_type: &str) -> bool {
+/// Refuses anything but an image, video, audio or PDF, naming `field`.
+pub(crate) fn check_media_type(field: &str, content_type: &str) -> ApiResult<()> {
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    ["image/", "video/", "audio/"].iter().any(|p| essence.starts_with(p)) || essence == "application/pdf"
+    if ["image/", "video/", "audio/"].iter().any(|p| essence.starts_with(p)) || essence == "application/pdf" {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(field, format!("{content_type:?} is not an image, video, audio or PDF type")))
+    }
 }
 
 /// Uploads one file (the request body, with its Content-Type: an image, video, audio or PDF).
@@ -31,19 +36,15 @@ fn accepted_type(content_type: &str) -> bool {
 /// Every signed-in user may attach evidence.
 pub async fn upload_media(State(state): State<AppState>, _actor: Actor, headers: HeaderMap, body: Body) -> ApiResult<(StatusCode, axum::Json<MediaInfo>)> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    if !accepted_type(&content_type) {
-        return Err(ApiError::bad_request("content_type", format!("{content_type:?} is not an image, video, audio or PDF type")));
-    }
+    check_media_type("content_type", &content_type)?;
     let max = state.max_media_bytes;
     let bytes = axum::body::to_bytes(body, max + 1).await.map_err(|_| ApiError::bad_request("file", format!("the attachment is larger than {max} bytes")))?;
     Ok((StatusCode::CREATED, axum::Json(store_media(&state, "file", &content_type, &bytes).await?)))
 }
 
-/// Keeps a file in the media store under its SHA-256 and records it; `field` names the upload in errors.
+/// Keeps a file of a checked type (see [`check_media_type`]) in the media store under its SHA-256
+/// and records it; `field` names the upload in errors.
 pub(crate) async fn store_media(state: &AppState, field: &str, content_type: &str, bytes: &[u8]) -> ApiResult<MediaInfo> {
-    if !accepted_type(content_type) {
-        return Err(ApiError::bad_request(field, format!("{content_type:?} is not an image, video, audio or PDF type")));
-    }
     let max = state.max_media_bytes;
     if bytes.len() > max {
         return Err(ApiError::bad_request(field, format!("the attachment is larger than {max} bytes")));

@@ -65,6 +65,16 @@ pub enum ReadingValue {
     Text(String),
 }
 
+impl std::fmt::Display for ReadingValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadingValue::Number(n) => write!(f, "{n}"),
+            ReadingValue::Bool(b) => write!(f, "{b}"),
+            ReadingValue::Text(t) => f.write_str(t),
+        }
+    }
+}
+
 impl ReadingValue {
     pub fn as_f64(&self) -> Option<f64> {
         match self {

@@ -15,9 +15,6 @@ use crate::error::{RowError, StoreError};
 use crate::model::{effective_position, ImportBatch, ImportSummary, ImportedOrder, Jurisdiction};
 use crate::Result;
 
-/// Rows per INSERT statement: large enough to amortise round trips, small enough for SQLite's
-/// 32,766-parameter limit with the widest table.
-const ROWS_PER_STATEMENT: usize = 500;
 /// Imports at least this large refresh the planner's statistics afterwards.
 const REFRESH_STATISTICS_AFTER: u64 = 10_000;
 /// Codes per `IN (…)` look-up.
@@ -153,22 +150,6 @@ impl SqlStore {
         Ok(found)
     }
 
-    /// Inserts rows of values with multi-row statements.
-    async fn insert_rows(&self, tx: &mut Tx<'_>, head: &str, rows: Vec<Vec<Arg>>) -> Result<()> {
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            let mut sql = self.sql(head);
-            for (i, values) in rows.by_ref().take(ROWS_PER_STATEMENT).enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.tuple(values);
-            }
-            sql.execute(&mut **tx).await?;
-        }
-        Ok(())
-    }
-
     async fn import_regions(&self, tx: &mut Tx<'_>, scope: &Jurisdiction, rows: &[(usize, NewRegion)], dry_run: bool) -> Result<u64> {
         let mut errors = Vec::new();
         self.check_new_keys(tx, ("regions", "code"), rows.iter().map(|(row, r)| (*row, r.code.as_str())), true, &mut errors).await?;
@@ -224,7 +205,7 @@ impl SqlStore {
             values.push(region_values(region, id, parent.map(|p| p.id), path.clone(), position, now));
             stored.insert(region.code.clone(), Node { id, level: region.level, path, position });
         }
-        self.insert_rows(tx, &format!("INSERT INTO regions ({REGION_INSERT_COLUMNS}) VALUES "), values).await?;
+        self.insert_rows(tx, &format!("INSERT INTO regions ({REGION_INSERT_COLUMNS}) VALUES "), values, "").await?;
         Ok(rows.len() as u64)
     }
 
@@ -249,7 +230,7 @@ impl SqlStore {
                 resident_values(r, node.id, node.path.clone(), now)
             })
             .collect();
-        self.insert_rows(tx, &format!("INSERT INTO residents ({RESIDENT_INSERT_COLUMNS}) VALUES "), values).await?;
+        self.insert_rows(tx, &format!("INSERT INTO residents ({RESIDENT_INSERT_COLUMNS}) VALUES "), values, "").await?;
         Ok(rows.len() as u64)
     }
 
@@ -283,7 +264,7 @@ impl SqlStore {
                 organisation_values(o, node.id, node.path.clone(), None, now)
             })
             .collect();
-        self.insert_rows(tx, &format!("INSERT INTO organisations ({ORG_INSERT_COLUMNS}) VALUES "), values).await?;
+        self.insert_rows(tx, &format!("INSERT INTO organisations ({ORG_INSERT_COLUMNS}) VALUES "), values, "").await?;
         for (_, org) in rows.iter().filter(|(_, o)| o.parent_code.is_some()) {
             let mut sql = self.sql("UPDATE organisations SET parent_id = (SELECT id FROM organisations WHERE code = ");
             sql.arg(org.parent_code.clone()).push(") WHERE code = ").arg(&org.code);
@@ -316,7 +297,7 @@ impl SqlStore {
                 device_values(d, node.id, node.path.clone(), d.position.or(node.position), owner, now)
             })
             .collect();
-        self.insert_rows(tx, &format!("INSERT INTO devices ({DEVICE_INSERT_COLUMNS}) VALUES "), values).await?;
+        self.insert_rows(tx, &format!("INSERT INTO devices ({DEVICE_INSERT_COLUMNS}) VALUES "), values, "").await?;
         Ok(rows.len() as u64)
     }
 
@@ -368,8 +349,8 @@ impl SqlStore {
             }
         }
         let head = head.unwrap_or_default();
-        self.insert_rows(tx, &format!("INSERT INTO orders (id, {head}) VALUES "), values).await?;
-        self.insert_rows(tx, "INSERT INTO history (subject, subject_id, seq, at, doc) VALUES ", history).await?;
+        self.insert_rows(tx, &format!("INSERT INTO orders (id, {head}) VALUES "), values, "").await?;
+        self.insert_rows(tx, "INSERT INTO history (subject, subject_id, seq, at, doc) VALUES ", history, "").await?;
         Ok(rows.len() as u64)
     }
 }

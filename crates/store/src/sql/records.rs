@@ -20,11 +20,33 @@ pub(crate) fn from_doc<T: DeserializeOwned>(row: &AnyRow, column: &str) -> Resul
     serde_json::from_str(&raw).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
+/// Rows per multi-row INSERT: large enough to amortise round trips, small enough for SQLite's
+/// 32,766-parameter limit with the widest table.
+const ROWS_PER_STATEMENT: usize = 500;
+
 pub(crate) fn flag(value: bool) -> i64 {
     i64::from(value)
 }
 
 impl SqlStore {
+    /// Inserts rows of values with multi-row statements `head (…), (…) tail`; `tail` is empty or an
+    /// `ON CONFLICT …` clause (then no two rows may share a key).
+    pub(crate) async fn insert_rows(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, head: &str, rows: Vec<Vec<super::Arg>>, tail: &str) -> Result<()> {
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let mut sql = self.sql(head);
+            for (i, values) in rows.by_ref().take(ROWS_PER_STATEMENT).enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.tuple(values);
+            }
+            sql.push(tail);
+            sql.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
     /// Appends entries to a record's history, numbering them after the last; returns them numbered.
     pub(crate) async fn append_history(&self, tx: &mut Tx, subject: &str, id: i64, entries: &[HistoryEntry]) -> Result<Vec<HistoryEntry>> {
         let mut sql = self.sql("SELECT COALESCE(MAX(seq), 0) AS n FROM history WHERE subject = ");

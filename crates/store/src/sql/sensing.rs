@@ -6,9 +6,6 @@ use super::{row_get, Arg, SqlStore};
 use crate::sensing::{DeadLetter, DeviceTelemetry, SeriesPoint, SeriesQuery};
 use crate::Result;
 
-/// Rows per multi-row INSERT (five parameters a row, well under SQLite's limit).
-const ROWS_PER_STATEMENT: usize = 1_000;
-
 fn columns(value: &ReadingValue) -> (Option<f64>, Option<String>) {
     match value {
         ReadingValue::Text(t) => (None, Some(t.clone())),
@@ -22,17 +19,14 @@ impl SqlStore {
     pub(crate) async fn record_telemetry_impl(&self, batch: &[DeviceTelemetry]) -> Result<()> {
         let mut tx = self.begin_write(false).await?;
         let rows: Vec<(&str, &Reading)> = batch.iter().flat_map(|d| d.readings.iter().map(move |r| (d.device_code.as_str(), r))).collect();
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            let mut sql = self.sql("INSERT INTO telemetry (device_code, name, at, num, text) VALUES ");
-            for (i, (device, reading)) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
+        let series = rows
+            .iter()
+            .map(|(device, reading)| {
                 let (num, text) = columns(&reading.value);
-                sql.tuple([Arg::from(*device), reading.name.as_str().into(), reading.at.into(), num.into(), text.into()]);
-            }
-            sql.execute(&mut *tx).await?;
-        }
+                vec![Arg::from(*device), reading.name.as_str().into(), reading.at.into(), num.into(), text.into()]
+            })
+            .collect();
+        self.insert_rows(&mut tx, "INSERT INTO telemetry (device_code, name, at, num, text) VALUES ", series, "").await?;
         // Latest values: one row per (device, attribute), the newest reading of the batch.
         let mut latest: std::collections::BTreeMap<(&str, &str), &Reading> = Default::default();
         for (device, reading) in &rows {
@@ -41,34 +35,22 @@ impl SqlStore {
                 *slot = reading;
             }
         }
-        let latest: Vec<_> = latest.into_iter().collect();
-        for chunk in latest.chunks(ROWS_PER_STATEMENT) {
-            let mut sql = self.sql("INSERT INTO telemetry_latest (device_code, name, at, value, unit) VALUES ");
-            for (i, ((device, name), reading)) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.tuple([Arg::from(*device), (*name).into(), reading.at.into(), to_doc(&reading.value).into(), reading.unit.clone().into()]);
-            }
-            sql.push(
-                " ON CONFLICT (device_code, name) DO UPDATE SET at = excluded.at, value = excluded.value, unit = excluded.unit \
-                 WHERE excluded.at >= telemetry_latest.at",
-            );
-            sql.execute(&mut *tx).await?;
-        }
-        let states: Vec<(&str, &str, &RuleState)> =
-            batch.iter().flat_map(|d| d.rule_states.iter().map(move |(rule, state)| (d.device_code.as_str(), rule.as_str(), state))).collect();
-        for chunk in states.chunks(ROWS_PER_STATEMENT) {
-            let mut sql = self.sql("INSERT INTO rule_states (device_code, rule_code, doc) VALUES ");
-            for (i, (device, rule, state)) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.tuple([Arg::from(*device), (*rule).into(), to_doc(state).into()]);
-            }
-            sql.push(" ON CONFLICT (device_code, rule_code) DO UPDATE SET doc = excluded.doc");
-            sql.execute(&mut *tx).await?;
-        }
+        let latest = latest
+            .into_iter()
+            .map(|((device, name), reading)| {
+                vec![Arg::from(device), name.into(), reading.at.into(), to_doc(&reading.value).into(), reading.unit.clone().into()]
+            })
+            .collect();
+        let newer_only = " ON CONFLICT (device_code, name) DO UPDATE SET at = excluded.at, value = excluded.value, unit = excluded.unit \
+                          WHERE excluded.at >= telemetry_latest.at";
+        self.insert_rows(&mut tx, "INSERT INTO telemetry_latest (device_code, name, at, value, unit) VALUES ", latest, newer_only).await?;
+        // One state per (device, rule): the batch merges each device's messages.
+        let states = batch
+            .iter()
+            .flat_map(|d| d.rule_states.iter().map(move |(rule, state)| vec![Arg::from(d.device_code.as_str()), rule.as_str().into(), to_doc(state).into()]))
+            .collect();
+        let replace = " ON CONFLICT (device_code, rule_code) DO UPDATE SET doc = excluded.doc";
+        self.insert_rows(&mut tx, "INSERT INTO rule_states (device_code, rule_code, doc) VALUES ", states, replace).await?;
         for (device, seen_at) in batch.iter().filter_map(|d| d.seen_at.map(|at| (d, at))) {
             // Heard from: online again unless someone set it to fault, maintenance or decommissioned.
             let mut sql = self.sql("UPDATE devices SET status = CASE WHEN status = 'offline' THEN 'online' ELSE status END, last_seen_at = ");
