@@ -15,7 +15,7 @@ use linli_bus::Inbound;
 use linli_domain::sensing::{catalogue, parse_telemetry, parse_topic, Firing, MessageKind, RuleState, TelemetryRule};
 use linli_domain::{Device, DeviceStatus};
 use linli_store::{DeadLetter, DevicePatch, DeviceTelemetry, Jurisdiction, StoreError};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::error::ApiResult;
 use crate::{AppState, EventBody};
@@ -41,20 +41,23 @@ struct Ingest {
     rules_read_at: Option<i64>,
 }
 
-/// Processes messages until the source hangs up.
-pub async fn run(state: AppState, mut inbound: mpsc::Receiver<Inbound>) {
+/// Processes messages until the source hangs up. A change on `handovers` (devices moved
+/// between nodes, see `linli_bus::nats`) drops what is cached per device: another node may have
+/// moved its state on.
+pub async fn run(state: AppState, mut inbound: mpsc::Receiver<Inbound>, mut handovers: watch::Receiver<u64>) {
     crate::ops::recorder();
     let mut ingest =
         Ingest { state, devices: HashMap::new(), rule_states: HashMap::new(), seen_written: HashMap::new(), rules: Vec::new(), rules_read_at: None };
-    while let Some(first) = inbound.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < BATCH {
-            match inbound.try_recv() {
-                Ok(message) => batch.push(message),
-                Err(_) => break,
-            }
+    let mut batch = Vec::with_capacity(BATCH);
+    while inbound.recv_many(&mut batch, BATCH).await > 0 {
+        if handovers.has_changed().unwrap_or(false) {
+            handovers.mark_unchanged();
+            ingest.devices.clear();
+            ingest.rule_states.clear();
+            ingest.seen_written.clear();
         }
         ingest.process(&mut batch).await;
+        batch.clear();
     }
 }
 
@@ -193,7 +196,12 @@ impl Ingest {
             }
             MessageKind::Status => Work::Status(parse_status(&message.payload).map_err(|e| Refusal::invalid(code, e))?),
             MessageKind::Event => {
-                Work::Event(serde_json::from_slice(&message.payload).map_err(|e| Refusal::new("invalid", Some(code), format!("payload: {e}")))?)
+                let mut body: Box<EventBody> =
+                    serde_json::from_slice(&message.payload).map_err(|e| Refusal::new("invalid", Some(code), format!("payload: {e}")))?;
+                // Redelivery must not raise it twice: without an id of its own, the device and
+                // the time of receipt (which a redelivery keeps) name it.
+                body.external_id.get_or_insert_with(|| format!("{code}/event/{}", message.received_at));
+                Work::Event(body)
             }
         };
         Ok((device, work))

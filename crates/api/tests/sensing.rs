@@ -62,7 +62,7 @@ async fn telemetry_opens_orders_and_refusals_are_kept(store: SqlStore) {
     let (tx, rx) = tokio::sync::mpsc::channel(config.channel_capacity());
     let source = MqttSource::build(config).unwrap();
     tokio::spawn(source.run(tx));
-    tokio::spawn(linli_api::sensing::run(state, rx));
+    tokio::spawn(linli_api::sensing::run(state, rx, tokio::sync::watch::channel(0).1));
 
     let address = url.trim_start_matches("mqtt://").to_string();
     let (host, port) = address.split_once(':').map(|(h, p)| (h.to_string(), p.parse().unwrap())).unwrap_or((address.clone(), 1883));

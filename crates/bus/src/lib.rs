@@ -3,11 +3,15 @@
 //! a broker and hands every message to processing through a bounded channel, which pushes back
 //! on the broker when processing falls behind.
 //!
+//! With NATS configured, [`nats::NatsBus`] puts JetStream between the two: one node bridges the
+//! broker into a stream, and every node processes the partitions it owns (scale-out).
+//!
 //! Processing acknowledges a message ([`Inbound::ack`]) only once it is durable, so a crash
 //! between receipt and commit means redelivery (at least once), never loss; processing is
 //! idempotent, so redelivery does no harm.
 
 pub mod mqtt;
+pub mod nats;
 
 /// A message from outside, to be processed and then acknowledged.
 pub struct Inbound {
@@ -20,6 +24,7 @@ pub struct Inbound {
 
 enum Ack {
     Mqtt(rumqttc::v5::AsyncClient, Box<rumqttc::v5::mqttbytes::v5::Publish>),
+    JetStream(Box<async_nats::jetstream::Message>),
 }
 
 impl Inbound {
@@ -36,9 +41,27 @@ impl Inbound {
                     tracing::warn!(%error, topic = %self.topic, "acknowledging an MQTT message failed; the broker will redeliver it");
                 }
             }
+            Some(Ack::JetStream(message)) => {
+                if let Err(error) = message.ack().await {
+                    tracing::warn!(%error, topic = %self.topic, "acknowledging a JetStream message failed; it will be redelivered");
+                }
+            }
             None => {}
         }
     }
+
+    /// The broker's packet id of an MQTT message: the same when the broker sends it again.
+    pub fn packet_id(&self) -> Option<u16> {
+        match &self.ack {
+            Some(Ack::Mqtt(_, publish)) => Some(publish.pkid),
+            _ => None,
+        }
+    }
+}
+
+/// Epoch milliseconds now.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 impl std::fmt::Debug for Inbound {
@@ -51,4 +74,8 @@ impl std::fmt::Debug for Inbound {
 pub enum BusError {
     #[error("bad broker url {url:?}: {reason}")]
     BadUrl { url: String, reason: String },
+    #[error("bad {field} settings: {reason}")]
+    BadConfig { field: &'static str, reason: String },
+    #[error("nats: {0}")]
+    Nats(String),
 }

@@ -120,6 +120,11 @@ impl MqttSource {
         Ok(MqttSource { config, connections })
     }
 
+    /// The capacity the channel to processing needs (see [`MqttConfig::channel_capacity`]).
+    pub fn capacity(&self) -> usize {
+        self.config.channel_capacity()
+    }
+
     /// The topic filters subscribed: shared among the connections when there are several.
     fn filters(&self) -> Vec<String> {
         if self.connections.len() == 1 {
@@ -143,7 +148,6 @@ impl MqttSource {
 }
 
 async fn receive(url: String, filters: Vec<String>, client: AsyncClient, mut eventloop: EventLoop, inbound: mpsc::Sender<Inbound>) {
-    let clock = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
@@ -158,7 +162,7 @@ async fn receive(url: String, filters: Vec<String>, client: AsyncClient, mut eve
                 let message = Inbound {
                     topic: String::from_utf8_lossy(&publish.topic).into_owned(),
                     payload: publish.payload.to_vec(),
-                    received_at: clock(),
+                    received_at: crate::now_ms(),
                     ack: Some(Ack::Mqtt(client.clone(), Box::new(publish))),
                 };
                 // The channel holds every in-flight message (see `channel_capacity`), so this does

@@ -16,6 +16,30 @@ pub struct Config {
     pub auth: AuthConfig,
     pub log: LogConfig,
     pub mqtt: MqttSettings,
+    pub nats: NatsSettings,
+}
+
+/// NATS JetStream for running several nodes on one PostgreSQL (see `linli_bus::nats`); off while
+/// `url` is unset, and then ingestion runs in-process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NatsSettings {
+    /// `nats://HOST[:PORT]`.
+    pub url: Option<String>,
+    /// Prefix of the stream, consumers and bucket; the same on every node of one deployment.
+    pub namespace: String,
+    /// This node's name; unique per running node (default: made from the process id and time).
+    pub node_id: Option<String>,
+    /// Seconds a delivered message may go unacknowledged before it is delivered again.
+    pub ack_wait_secs: u64,
+    /// Seconds a node counts as alive (and holds the bridge) without refreshing.
+    pub lease_secs: u64,
+}
+
+impl Default for NatsSettings {
+    fn default() -> Self {
+        NatsSettings { url: None, namespace: "linli".into(), node_id: None, ack_wait_secs: 30, lease_secs: 3 }
+    }
 }
 
 /// The MQTT broker devices publish to; ingestion is off while `url` is unset.
@@ -47,6 +71,9 @@ pub struct StorageConfig {
     pub database_url: Option<String>,
     /// Connections to PostgreSQL.
     pub max_connections: u32,
+    /// A PostgreSQL schema to keep everything in (created if missing), so that several
+    /// deployments can share one database.
+    pub schema: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,10 +94,11 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             server: ServerConfig { listen: "127.0.0.1:8080".into() },
-            storage: StorageConfig { data_dir: PathBuf::from("data"), database_url: None, max_connections: 16 },
+            storage: StorageConfig { data_dir: PathBuf::from("data"), database_url: None, max_connections: 16, schema: None },
             auth: AuthConfig { session_ttl_hours: 12 },
             log: LogConfig { level: "info".into() },
             mqtt: MqttSettings::default(),
+            nats: NatsSettings::default(),
         }
     }
 }
@@ -100,7 +128,23 @@ impl Config {
         if let Some(mqtt) = self.mqtt_config() {
             mqtt.check().context("mqtt.url")?;
         }
+        if let Some(nats) = self.nats_config() {
+            nats.check()?;
+            anyhow::ensure!(self.database_url().is_some(), "nats.url needs storage.database_url: the nodes share one PostgreSQL");
+        }
         Ok(())
+    }
+
+    /// The NATS bus's configuration, when a NATS server is configured.
+    pub fn nats_config(&self) -> Option<linli_bus::nats::NatsConfig> {
+        let url = self.nats.url.as_deref().filter(|u| !u.trim().is_empty())?;
+        let mut config = linli_bus::nats::NatsConfig::new(url, &self.nats.namespace);
+        if let Some(node) = self.nats.node_id.as_deref().filter(|n| !n.is_empty()) {
+            config.node_id = node.to_string();
+        }
+        config.ack_wait = std::time::Duration::from_secs(self.nats.ack_wait_secs);
+        config.lease = std::time::Duration::from_secs(self.nats.lease_secs);
+        Some(config)
     }
 
     /// The MQTT source's configuration, when a broker is configured.

@@ -69,6 +69,10 @@ struct ServeArgs {
     /// MQTT broker devices publish to, mqtt://HOST:PORT or mqtts://HOST:PORT (mqtt.url).
     #[arg(long)]
     mqtt: Option<String>,
+    /// NATS server with JetStream, nats://HOST:PORT (nats.url): nodes sharing it and one
+    /// PostgreSQL split the device stream.
+    #[arg(long)]
+    nats: Option<String>,
 }
 
 #[derive(Args)]
@@ -178,6 +182,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(url) = args.mqtt {
                 config.mqtt.url = Some(url);
             }
+            if let Some(url) = args.nats {
+                config.nats.url = Some(url);
+            }
             config.validate()?;
             init_logging(&config);
             let store = open_store(&config).await?;
@@ -196,7 +203,7 @@ fn init_logging(config: &Config) {
 
 async fn open_store(config: &Config) -> anyhow::Result<Arc<SqlStore>> {
     let store = match config.database_url() {
-        Some(url) => SqlStore::connect_postgres(url, None, config.storage.max_connections).await,
+        Some(url) => SqlStore::connect_postgres(url, config.storage.schema.as_deref().filter(|s| !s.is_empty()), config.storage.max_connections).await,
         None => {
             std::fs::create_dir_all(&config.storage.data_dir).with_context(|| format!("cannot create data directory {}", config.storage.data_dir.display()))?;
             SqlStore::open_sqlite(&config.sqlite_path()).await
@@ -215,13 +222,22 @@ async fn serve(config: &Config, store: Arc<SqlStore>) -> anyhow::Result<()> {
     let mut state = AppState::new(store.clone());
     state.session_ttl_ms = i64::from(config.auth.session_ttl_hours) * 3_600_000;
     state.media_dir = Arc::new(media);
-    if let Some(mqtt) = config.mqtt_config() {
+    let (handovers, handed_over) = tokio::sync::watch::channel(0);
+    if let Some(nats) = config.nats_config() {
+        // Several nodes: one bridges the broker into JetStream, each processes its partitions.
+        let (inbound, received) = tokio::sync::mpsc::channel(4_000);
+        let (url, node) = (nats.url.clone(), nats.node_id.clone());
+        let bus = linli_bus::nats::NatsBus::connect(nats).await.context("nats.url")?;
+        tokio::spawn(bus.run(config.mqtt_config(), inbound, handovers));
+        tokio::spawn(linli_api::sensing::run(state.clone(), received, handed_over));
+        println!("linli node {node} sharing device messages over NATS JetStream at {url}");
+    } else if let Some(mqtt) = config.mqtt_config() {
         // Bounded by what the broker may have in flight: when ingestion falls behind, the broker holds on.
         let (inbound, received) = tokio::sync::mpsc::channel(mqtt.channel_capacity());
         let url = mqtt.url.clone();
         let source = linli_bus::mqtt::MqttSource::build(mqtt).context("mqtt.url")?;
         tokio::spawn(source.run(inbound));
-        tokio::spawn(linli_api::sensing::run(state.clone(), received));
+        tokio::spawn(linli_api::sensing::run(state.clone(), received, handed_over));
         println!("linli ingesting device messages from {url} (topics linli/v1/devices/+/telemetry|event|status)");
     }
     tracing::info!(address = %address, database = %config.database_label(), "linli serving");

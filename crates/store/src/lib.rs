@@ -188,6 +188,7 @@ pub trait Store: Send + Sync + 'static {
     // --- Sensing --------------------------------------------------------------------------------
 
     /// Writes a batch of devices' readings, rule states and last-seen times in one transaction.
+    /// A reading already stored (same device, attribute and time) is kept once.
     async fn record_telemetry(&self, batch: &[DeviceTelemetry]) -> Result<()>;
     async fn rule_states(&self, device_code: &str) -> Result<Vec<(String, linli_domain::sensing::RuleState)>>;
     /// The latest value of each attribute of a device.

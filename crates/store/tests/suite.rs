@@ -612,6 +612,8 @@ async fn telemetry_latest_series_rule_states_and_dead_letters(store: &SqlStore) 
         rule_states: vec![("bin_full".into(), raised.clone())],
         seen_at: Some(t0 + 30_000),
     };
+    store.record_telemetry(std::slice::from_ref(&late)).await.unwrap();
+    // Delivered again (a redelivery, a second node): kept once.
     store.record_telemetry(&[late]).await.unwrap();
     let latest = store.latest_telemetry("bin-1").await.unwrap();
     let fill = latest.iter().find(|r| r.name == "fillingLevel").unwrap();

@@ -120,6 +120,19 @@ impl SqlStore {
         Sql::new(self.dialect, text)
     }
 
+    /// Drops a schema made by [`SqlStore::connect_postgres`] and everything in it (tests clean up
+    /// after themselves with this).
+    pub async fn drop_postgres_schema(url: &str, schema: &str) -> Result<()> {
+        sqlx::any::install_default_drivers();
+        if !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(StoreError::invalid("schema", "must be letters, digits and '_'"));
+        }
+        let setup = AnyPoolOptions::new().max_connections(1).connect_with(AnyConnectOptions::from_str(url)?).await?;
+        setup.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str()).await?;
+        setup.close().await;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.writer.close().await;
         self.reader.close().await;

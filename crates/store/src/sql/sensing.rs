@@ -26,7 +26,7 @@ impl SqlStore {
                 vec![Arg::from(*device), reading.name.as_str().into(), reading.at.into(), num.into(), text.into()]
             })
             .collect();
-        self.insert_rows(&mut tx, "INSERT INTO telemetry (device_code, name, at, num, text) VALUES ", series, "").await?;
+        self.insert_rows(&mut tx, "INSERT INTO telemetry (device_code, name, at, num, text) VALUES ", series, " ON CONFLICT DO NOTHING").await?;
         // Latest values: one row per (device, attribute), the newest reading of the batch.
         let mut latest: std::collections::BTreeMap<(&str, &str), &Reading> = Default::default();
         for (device, reading) in &rows {
