@@ -51,6 +51,8 @@ pub struct AppState {
     pub max_media_bytes: usize,
     /// Changes as they are committed, for the live stream (fed from the outbox).
     pub live: tokio::sync::broadcast::Sender<Arc<linli_store::OutboxMessage>>,
+    /// The platform's connection to the device broker (commands, credentials), when configured.
+    pub broker: Option<Arc<linli_bus::control::MqttControl>>,
 }
 
 impl AppState {
@@ -63,6 +65,7 @@ impl AppState {
             media_dir: Arc::new(std::env::temp_dir().join("linli-media")),
             max_media_bytes: 10 * 1024 * 1024,
             live,
+            broker: None,
         }
     }
 

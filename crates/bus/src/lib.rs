@@ -10,6 +10,7 @@
 //! between receipt and commit means redelivery (at least once), never loss; processing is
 //! idempotent, so redelivery does no harm.
 
+pub mod control;
 pub mod mqtt;
 pub mod nats;
 
@@ -76,6 +77,8 @@ pub enum BusError {
     BadUrl { url: String, reason: String },
     #[error("bad {field} settings: {reason}")]
     BadConfig { field: &'static str, reason: String },
+    #[error("broker: {0}")]
+    Broker(String),
     #[error("nats: {0}")]
     Nats(String),
 }

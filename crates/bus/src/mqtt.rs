@@ -65,7 +65,7 @@ impl MqttConfig {
         self.options(&self.client_id).map(drop)
     }
 
-    fn options(&self, client_id: &str) -> Result<MqttOptions, BusError> {
+    pub(crate) fn options(&self, client_id: &str) -> Result<MqttOptions, BusError> {
         let bad = |reason: &str| BusError::BadUrl { url: self.url.clone(), reason: reason.to_string() };
         let (tls, rest) = match self.url.split_once("://") {
             Some(("mqtt" | "tcp", rest)) => (false, rest),

@@ -52,6 +52,11 @@ impl Role {
         matches!(self, Role::Integrator | Role::Admin)
     }
 
+    /// Roles that issue and revoke device credentials and send commands to devices.
+    pub fn manages_devices(self) -> bool {
+        matches!(self, Role::Integrator | Role::Admin)
+    }
+
     /// Residents see only the registry's shape around their home, never other people.
     pub fn reads_people(self) -> bool {
         !matches!(self, Role::Resident)

@@ -53,6 +53,10 @@ pub struct MqttSettings {
     /// The platform's client id; its session (and QoS 1 messages queued while it was down) is
     /// kept by the broker under this name.
     pub client_id: Option<String>,
+    /// Issue per-device credentials on the broker through Mosquitto's dynamic-security plugin;
+    /// the platform's `username` must be the plugin's admin.
+    #[serde(default)]
+    pub provisioning: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -222,6 +222,18 @@ async fn serve(config: &Config, store: Arc<SqlStore>) -> anyhow::Result<()> {
     let mut state = AppState::new(store.clone());
     state.session_ttl_ms = i64::from(config.auth.session_ttl_hours) * 3_600_000;
     state.media_dir = Arc::new(media);
+    if let Some(mqtt) = config.mqtt_config() {
+        let control = linli_bus::control::MqttControl::start(&mqtt, config.mqtt.provisioning).context("mqtt.url")?;
+        if config.mqtt.provisioning {
+            let control = control.clone();
+            tokio::spawn(async move {
+                if let Err(error) = control.prepare().await {
+                    tracing::error!(%error, "preparing device provisioning on the broker failed");
+                }
+            });
+        }
+        state.broker = Some(control);
+    }
     let (handovers, handed_over) = tokio::sync::watch::channel(0);
     if let Some(nats) = config.nats_config() {
         // Several nodes: one bridges the broker into JetStream, each processes its partitions.

@@ -1,10 +1,11 @@
 //! Sensing over HTTP: a device's latest values and time series, the attribute catalogue, the
 //! telemetry rules (editable) and the dead letters of refused device messages.
 use axum::extract::State;
+use axum::http::StatusCode;
 use linli_domain::sensing::catalogue::{self, AttributeSpec};
 use linli_domain::sensing::rules::check_rules;
 use linli_domain::sensing::{Reading, TelemetryRule};
-use linli_domain::{DeviceKind, Role};
+use linli_domain::{DeviceKind, DeviceStatus, Role};
 use linli_store::{Aggregate, DeadLetter, SeriesPoint, SeriesQuery};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -27,6 +28,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(attribute_catalogue))
         .routes(routes!(get_rules, put_rules))
         .routes(routes!(dead_letters))
+        .routes(routes!(issue_credentials, revoke_credentials))
+        .routes(routes!(send_command))
 }
 
 /// The latest value of each attribute a device has reported.
@@ -135,4 +138,129 @@ pub async fn dead_letters(State(state): State<AppState>, actor: Actor, ApiQuery(
         return Err(ApiError::bad_request("limit", "must be between 1 and 500"));
     }
     Ok(axum::Json(state.store.list_dead_letters(params.before, limit).await?))
+}
+
+/// A device's broker login, shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceCredentials {
+    pub device_code: String,
+    /// The MQTT username (the device id); use it as the client id too.
+    pub username: String,
+    pub password: String,
+    /// What the device may publish to.
+    pub publish: String,
+    /// Where its commands arrive.
+    pub commands: String,
+}
+
+/// The broker connection, or 503 when none is configured.
+fn broker(state: &AppState) -> ApiResult<&linli_bus::control::MqttControl> {
+    state.broker.as_deref().ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "no MQTT broker is configured (mqtt.url)"))
+}
+
+fn broker_error(error: linli_bus::BusError) -> ApiError {
+    tracing::error!(%error, "the MQTT broker refused or did not answer");
+    ApiError::new(StatusCode::BAD_GATEWAY, "broker_error", error.to_string())
+}
+
+/// Issues a device its broker credentials (integrators, administrators): a new password, shown
+/// only in this answer; issuing again replaces it. The broker (Mosquitto's dynamic-security
+/// plugin) then lets the device publish only under its own topics and receive only its commands.
+#[utoipa::path(post, path = "/devices/{code}/credentials", tag = "sensing", params(("code" = String, Path)),
+    responses((status = 201, body = DeviceCredentials), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn issue_credentials(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(code): ApiPath<String>,
+) -> ApiResult<(StatusCode, axum::Json<DeviceCredentials>)> {
+    actor.require(Role::manages_devices, "issue device credentials")?;
+    let device = state.store.get_device(&actor.scope, &code).await?;
+    if device.status == DeviceStatus::Decommissioned {
+        return Err(ApiError::conflict("decommissioned", format!("device {code:?} is decommissioned")));
+    }
+    let broker = broker(&state)?;
+    if !broker.provisions() {
+        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "device provisioning is off (mqtt.provisioning)"));
+    }
+    let password = crate::auth::random_token_body();
+    broker.issue_credentials(&device.code, &password).await.map_err(broker_error)?;
+    tracing::info!(device = %device.code, by = %actor.user.username, "device credentials issued");
+    let (publish, commands) = linli_bus::control::device_topics(&device.code);
+    Ok((StatusCode::CREATED, axum::Json(DeviceCredentials { device_code: device.code.clone(), username: device.code, password, publish, commands })))
+}
+
+/// Revokes a device's broker credentials (integrators, administrators): the broker disconnects
+/// it and refuses it from then on.
+#[utoipa::path(delete, path = "/devices/{code}/credentials", tag = "sensing", params(("code" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn revoke_credentials(State(state): State<AppState>, actor: Actor, ApiPath(code): ApiPath<String>) -> ApiResult<StatusCode> {
+    actor.require(Role::manages_devices, "revoke device credentials")?;
+    let device = state.store.get_device(&actor.scope, &code).await?;
+    if !broker(&state)?.revoke_credentials(&device.code).await.map_err(broker_error)? {
+        return Err(ApiError::not_found(format!("device {code:?} has no broker credentials")));
+    }
+    tracing::info!(device = %device.code, by = %actor.user.username, "device credentials revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CommandRequest {
+    /// What the device is to do, e.g. `open`, `reboot`, `set_interval`.
+    pub command: Option<String>,
+    /// The command's arguments, passed through to the device.
+    #[serde(default)]
+    pub params: Option<serde_json::Value>,
+}
+
+/// A command as published to the device.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceCommand {
+    /// Unique; a device that answers (on its event topic) names it.
+    pub id: String,
+    pub topic: String,
+    pub command: String,
+    pub params: serde_json::Value,
+    /// When it was sent, RFC 3339.
+    pub ts: String,
+}
+
+/// Sends a command to a device over MQTT (`linli/v1/devices/{code}/command`, QoS 1): integrators
+/// and administrators.
+#[utoipa::path(post, path = "/devices/{code}/commands", tag = "sensing", params(("code" = String, Path)), request_body = CommandRequest,
+    responses((status = 202, body = DeviceCommand), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn send_command(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(request): ApiJson<CommandRequest>,
+) -> ApiResult<(StatusCode, axum::Json<DeviceCommand>)> {
+    actor.require(Role::manages_devices, "send commands to devices")?;
+    let command = request.command.as_deref().map(str::trim).unwrap_or_default().to_string();
+    if command.is_empty() || command.len() > 64 || !command.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.') {
+        return Err(ApiError::bad_request("command", "1 to 64 letters, digits, '_', '-' or '.'"));
+    }
+    let params = request.params.unwrap_or(serde_json::Value::Object(Default::default()));
+    if !params.is_object() {
+        return Err(ApiError::bad_request("params", "must be a JSON object"));
+    }
+    let device = state.store.get_device(&actor.scope, &code).await?;
+    if device.status == DeviceStatus::Decommissioned {
+        return Err(ApiError::conflict("decommissioned", format!("device {code:?} is decommissioned")));
+    }
+    let broker = broker(&state)?;
+    let now = state.now();
+    let sent = DeviceCommand {
+        id: format!("cmd-{now}-{}", &crate::auth::random_token_body()[..8]),
+        topic: linli_domain::sensing::payload::command_topic(&device.code),
+        command,
+        params,
+        ts: linli_domain::time::format_rfc3339(now),
+    };
+    let payload = serde_json::json!({"id": sent.id, "command": sent.command, "params": sent.params, "ts": sent.ts});
+    broker.send_command(&device.code, payload.to_string().into_bytes()).await.map_err(broker_error)?;
+    tracing::info!(device = %device.code, command = %sent.command, id = %sent.id, by = %actor.user.username, "command sent");
+    Ok((StatusCode::ACCEPTED, axum::Json(sent)))
 }
