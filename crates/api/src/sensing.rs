@@ -61,6 +61,23 @@ pub async fn run(state: AppState, mut inbound: mpsc::Receiver<Inbound>, mut hand
     }
 }
 
+/// Telemetry retention: every hour, raw readings older than `raw_days` are folded into hourly
+/// roll-ups (kept `hourly_days`) and removed. Whole hours only, so an hour is never split.
+pub async fn retain(state: AppState, raw_days: u32, hourly_days: u32) {
+    const HOUR_MS: i64 = 3_600_000;
+    let mut interval = tokio::time::interval(Duration::from_secs(3_600));
+    loop {
+        interval.tick().await;
+        let hour = state.now() / HOUR_MS * HOUR_MS;
+        let before = hour - i64::from(raw_days) * 24 * HOUR_MS;
+        let hours_before = hour - i64::from(hourly_days) * 24 * HOUR_MS;
+        match state.store.compact_telemetry(before, hours_before).await {
+            Ok(done) => tracing::info!(readings = done.readings_removed, hours = done.hours_removed, "telemetry compacted"),
+            Err(error) => tracing::error!(%error, "compacting telemetry failed; trying again in an hour"),
+        }
+    }
+}
+
 /// What one message asks for, once understood.
 enum Work {
     Telemetry(DeviceTelemetry, Vec<Firing>),

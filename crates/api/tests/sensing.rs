@@ -146,6 +146,11 @@ async fn telemetry_opens_orders_and_refusals_are_kept(store: SqlStore) {
     let series = http.get(&format!("/devices/{bin}/telemetry/series?name=fillingLevel&bucket=86400&aggregate=max")).await.1;
     assert_eq!(series["points"][0]["value"], 0.97);
     assert_eq!(series["points"][0]["count"], 3);
+    // The same over the bin's building: every smart bin in it, combined.
+    let area = http.get("/regions/b1/telemetry/series?kind=smart_bin&name=fillingLevel&bucket=86400&aggregate=avg").await.1;
+    assert_eq!((area["devices"].as_u64(), area["points"][0]["count"].as_i64()), (Some(1), Some(3)));
+    assert!((area["points"][0]["value"].as_f64().unwrap() - (0.95 + 0.97 + 0.5) / 3.0).abs() < 1e-9);
+    assert_eq!(http.get("/regions/b1/telemetry/series?kind=toaster&name=fillingLevel").await.0, 400);
     assert_eq!(http.get(&format!("/devices/{bin}/telemetry/series?name=fillingLevel&aggregate=median")).await.0, 400);
     assert_eq!(http.get(&format!("/devices/{bin}/telemetry/series?name=fillingLevel&bucket=1&from=2020-01-01")).await.1["errors"][0]["field"], "bucket");
     let catalogue = http.get("/sensing/attributes").await.1;

@@ -17,6 +17,23 @@ pub struct Config {
     pub log: LogConfig,
     pub mqtt: MqttSettings,
     pub nats: NatsSettings,
+    pub telemetry: TelemetrySettings,
+}
+
+/// How long telemetry is kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// Days raw readings are kept; older numeric ones live on as hourly roll-ups.
+    pub raw_retention_days: u32,
+    /// Days hourly roll-ups are kept.
+    pub hourly_retention_days: u32,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        TelemetrySettings { raw_retention_days: 30, hourly_retention_days: 730 }
+    }
 }
 
 /// NATS JetStream for running several nodes on one PostgreSQL (see `linli_bus::nats`); off while
@@ -103,6 +120,7 @@ impl Default for Config {
             log: LogConfig { level: "info".into() },
             mqtt: MqttSettings::default(),
             nats: NatsSettings::default(),
+            telemetry: TelemetrySettings::default(),
         }
     }
 }
@@ -132,6 +150,11 @@ impl Config {
         if let Some(mqtt) = self.mqtt_config() {
             mqtt.check().context("mqtt.url")?;
         }
+        anyhow::ensure!(self.telemetry.raw_retention_days >= 1, "telemetry.raw_retention_days must be at least 1");
+        anyhow::ensure!(
+            self.telemetry.hourly_retention_days >= self.telemetry.raw_retention_days,
+            "telemetry.hourly_retention_days must be at least telemetry.raw_retention_days"
+        );
         if let Some(nats) = self.nats_config() {
             nats.check()?;
             anyhow::ensure!(self.database_url().is_some(), "nats.url needs storage.database_url: the nodes share one PostgreSQL");

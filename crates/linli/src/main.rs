@@ -234,6 +234,7 @@ async fn serve(config: &Config, store: Arc<SqlStore>) -> anyhow::Result<()> {
         }
         state.broker = Some(control);
     }
+    tokio::spawn(linli_api::sensing::retain(state.clone(), config.telemetry.raw_retention_days, config.telemetry.hourly_retention_days));
     let (handovers, handed_over) = tokio::sync::watch::channel(0);
     if let Some(nats) = config.nats_config() {
         // Several nodes: one bridges the broker into JetStream, each processes its partitions.

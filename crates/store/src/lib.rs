@@ -193,7 +193,11 @@ pub trait Store: Send + Sync + 'static {
     async fn rule_states(&self, device_code: &str) -> Result<Vec<(String, linli_domain::sensing::RuleState)>>;
     /// The latest value of each attribute of a device.
     async fn latest_telemetry(&self, device_code: &str) -> Result<Vec<linli_domain::sensing::Reading>>;
+    /// Raw readings and hourly roll-ups together, so a series reaches past the raw retention.
     async fn telemetry_series(&self, query: &SeriesQuery) -> Result<Vec<SeriesPoint>>;
+    /// Retention: numeric readings older than `before` become hourly roll-ups and every raw
+    /// reading older than it goes; roll-ups older than `hours_before` go too.
+    async fn compact_telemetry(&self, before: i64, hours_before: i64) -> Result<Compaction>;
     async fn record_dead_letter(&self, letter: &DeadLetter) -> Result<i64>;
     /// Dead letters newest first, before the id given.
     async fn list_dead_letters(&self, before_id: Option<i64>, limit: u32) -> Result<Vec<DeadLetter>>;

@@ -41,13 +41,14 @@ pub enum Aggregate {
 }
 
 impl Aggregate {
+    /// Over rows of (n, total, low, high): raw readings (one each) and hourly roll-ups alike.
     pub(crate) fn sql(self) -> &'static str {
         match self {
-            Aggregate::Avg => "AVG(num)",
-            Aggregate::Min => "MIN(num)",
-            Aggregate::Max => "MAX(num)",
-            Aggregate::Sum => "SUM(num)",
-            Aggregate::Count => "COUNT(*)",
+            Aggregate::Avg => "SUM(total) / NULLIF(SUM(CASE WHEN total IS NULL THEN 0 ELSE n END), 0)",
+            Aggregate::Min => "MIN(low)",
+            Aggregate::Max => "MAX(high)",
+            Aggregate::Sum => "SUM(total)",
+            Aggregate::Count => "SUM(n)",
         }
     }
 }
@@ -73,4 +74,13 @@ pub struct SeriesPoint {
     pub value: Option<f64>,
     /// Readings in the bucket.
     pub count: i64,
+}
+
+/// What a compaction did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, utoipa::ToSchema)]
+pub struct Compaction {
+    /// Raw readings folded into hourly roll-ups and removed.
+    pub readings_removed: u64,
+    /// Hourly roll-ups removed for passing their own retention.
+    pub hours_removed: u64,
 }

@@ -634,8 +634,32 @@ async fn telemetry_latest_series_rule_states_and_dead_letters(store: &SqlStore) 
     let series = store.telemetry_series(&query).await.unwrap();
     let points: Vec<(i64, Option<f64>, i64)> = series.iter().map(|p| (p.at - t0, p.value, p.count)).collect();
     assert_eq!(points, [(0, Some(0.7), 2), (60_000, Some(0.95), 1)]);
-    let avg = store.telemetry_series(&SeriesQuery { aggregate: Aggregate::Avg, bucket_ms: 120_000, ..query }).await.unwrap();
+    let avg = store.telemetry_series(&SeriesQuery { aggregate: Aggregate::Avg, bucket_ms: 120_000, ..query.clone() }).await.unwrap();
     assert!((avg[0].value.unwrap() - (0.5 + 0.7 + 0.95) / 3.0).abs() < 1e-9);
+
+    // Retention: raw readings become hourly roll-ups, and series read on through them.
+    let hour = t0 / 3_600_000 * 3_600_000;
+    let compacted = store.compact_telemetry(hour + 2 * 3_600_000, 0).await.unwrap();
+    assert_eq!(compacted, linli_store::Compaction { readings_removed: 5, hours_removed: 0 });
+    let hourly = SeriesQuery { from: hour, to: hour + 2 * 3_600_000, bucket_ms: 2 * 3_600_000, ..query.clone() };
+    let points = store.telemetry_series(&hourly).await.unwrap();
+    assert_eq!(points.iter().map(|p| (p.value, p.count)).collect::<Vec<_>>(), [(Some(0.95), 3)]);
+    let avg = store.telemetry_series(&SeriesQuery { aggregate: Aggregate::Avg, ..hourly.clone() }).await.unwrap();
+    assert!((avg[0].value.unwrap() - (0.5 + 0.7 + 0.95) / 3.0).abs() < 1e-9);
+    // A late reading for a compacted hour adds to its roll-up.
+    let straggler = DeviceTelemetry {
+        device_code: "bin-1".into(),
+        readings: vec![reading(t0 + 1, "fillingLevel", ReadingValue::Number(0.1))],
+        rule_states: vec![],
+        seen_at: None,
+    };
+    store.record_telemetry(&[straggler]).await.unwrap();
+    store.compact_telemetry(hour + 2 * 3_600_000, 0).await.unwrap();
+    let points = store.telemetry_series(&SeriesQuery { aggregate: Aggregate::Min, ..hourly.clone() }).await.unwrap();
+    assert_eq!(points.iter().map(|p| (p.value, p.count)).collect::<Vec<_>>(), [(Some(0.1), 4)]);
+    let expired = store.compact_telemetry(hour + 2 * 3_600_000, hour + 2 * 3_600_000).await.unwrap();
+    assert_eq!(expired.hours_removed, 2, "fillingLevel and lidOpen roll-ups");
+    assert!(store.telemetry_series(&hourly).await.unwrap().is_empty());
 
     for reason in ["not JSON", "unknown device"] {
         let letter = DeadLetter {

@@ -6,7 +6,7 @@ use linli_domain::sensing::catalogue::{self, AttributeSpec};
 use linli_domain::sensing::rules::check_rules;
 use linli_domain::sensing::{Reading, TelemetryRule};
 use linli_domain::{DeviceKind, DeviceStatus, Role};
-use linli_store::{Aggregate, DeadLetter, SeriesPoint, SeriesQuery};
+use linli_store::{Aggregate, DeadLetter, DeviceFilter, PageRequest, SeriesPoint, SeriesQuery};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(latest_telemetry))
         .routes(routes!(telemetry_series))
+        .routes(routes!(area_series))
         .routes(routes!(attribute_catalogue))
         .routes(routes!(get_rules, put_rules))
         .routes(routes!(dead_letters))
@@ -73,22 +74,135 @@ pub async fn telemetry_series(
     ApiQuery(params): ApiQuery<SeriesParams>,
 ) -> ApiResult<axum::Json<Series>> {
     let device = state.store.get_device(&actor.scope, &code).await?;
-    let to = time_param("to", params.to.as_deref())?.unwrap_or(state.now() + 1);
-    let from = time_param("from", params.from.as_deref())?.unwrap_or(to - 86_400_000);
-    if from >= to {
-        return Err(ApiError::bad_request("from", "must be before to"));
+    let window = SeriesWindow::parse(&state, &params)?;
+    let points = state.store.telemetry_series(&window.query(vec![device.code.clone()], &params.name)).await?;
+    Ok(axum::Json(Series { device_code: device.code, name: params.name, aggregate: window.aggregate, bucket_seconds: window.bucket_seconds, points }))
+}
+
+/// A series request's period, buckets and aggregate, checked.
+struct SeriesWindow {
+    from: i64,
+    to: i64,
+    bucket_seconds: i64,
+    aggregate: Aggregate,
+}
+
+impl SeriesWindow {
+    fn parse(state: &AppState, params: &SeriesParams) -> ApiResult<Self> {
+        let to = time_param("to", params.to.as_deref())?.unwrap_or(state.now() + 1);
+        let from = time_param("from", params.from.as_deref())?.unwrap_or(to - 86_400_000);
+        if from >= to {
+            return Err(ApiError::bad_request("from", "must be before to"));
+        }
+        let bucket_seconds = params.bucket.unwrap_or(3_600);
+        if bucket_seconds < 1 {
+            return Err(ApiError::bad_request("bucket", "must be at least 1 second"));
+        }
+        if (to - from) / (bucket_seconds * 1_000) > MAX_BUCKETS {
+            return Err(ApiError::bad_request("bucket", format!("the period holds more than {MAX_BUCKETS} buckets; choose longer buckets")));
+        }
+        Ok(SeriesWindow { from, to, bucket_seconds, aggregate: params.aggregate.unwrap_or(Aggregate::Avg) })
     }
-    let bucket_seconds = params.bucket.unwrap_or(3_600);
-    if bucket_seconds < 1 {
-        return Err(ApiError::bad_request("bucket", "must be at least 1 second"));
+
+    fn query(&self, device_codes: Vec<String>, name: &str) -> SeriesQuery {
+        SeriesQuery { device_codes, name: name.to_string(), from: self.from, to: self.to, bucket_ms: self.bucket_seconds * 1_000, aggregate: self.aggregate }
     }
-    if (to - from) / (bucket_seconds * 1_000) > MAX_BUCKETS {
-        return Err(ApiError::bad_request("bucket", format!("the period holds more than {MAX_BUCKETS} buckets; choose longer buckets")));
+}
+
+/// The most devices one area series combines.
+const MAX_AREA_DEVICES: usize = 10_000;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct KindParam {
+    /// Only devices of this kind, e.g. `smart_bin`.
+    kind: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AreaPoint {
+    /// Start of the bucket.
+    pub at: i64,
+    pub value: Option<f64>,
+    /// Readings in the bucket, over all devices.
+    pub count: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AreaSeries {
+    pub region_code: String,
+    pub name: String,
+    pub kind: Option<DeviceKind>,
+    pub aggregate: Aggregate,
+    pub bucket_seconds: i64,
+    /// Devices in the area (and of the kind) whose readings were combined.
+    pub devices: usize,
+    pub points: Vec<AreaPoint>,
+}
+
+/// One attribute over every device in an area (a building, a community, a street…), combined
+/// per bucket: e.g. the average fill of a community's bins by hour.
+#[utoipa::path(get, path = "/regions/{code}/telemetry/series", tag = "sensing", params(("code" = String, Path), KindParam, SeriesParams),
+    responses((status = 200, body = AreaSeries), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn area_series(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(code): ApiPath<String>,
+    ApiQuery(only): ApiQuery<KindParam>,
+    ApiQuery(params): ApiQuery<SeriesParams>,
+) -> ApiResult<axum::Json<AreaSeries>> {
+    let region = state.store.get_region(&actor.scope, &code).await?;
+    let kind = only.kind.as_deref().filter(|k| !k.is_empty()).map(|k| DeviceKind::parse("kind", k)).transpose()?;
+    let window = SeriesWindow::parse(&state, &params)?;
+    let filter = DeviceFilter { kind, within_code: Some(region.code.clone()), ..Default::default() };
+    let mut devices = Vec::new();
+    let mut page = PageRequest { limit: 1_000, after: None };
+    loop {
+        let found = state.store.list_devices(&actor.scope, &filter, &page).await?;
+        devices.extend(found.items.into_iter().map(|d| d.code));
+        if devices.len() > MAX_AREA_DEVICES {
+            return Err(ApiError::bad_request("kind", format!("the area holds more than {MAX_AREA_DEVICES} devices; choose a smaller area or a kind")));
+        }
+        match found.next_cursor {
+            Some(cursor) => page.after = Some(cursor),
+            None => break,
+        }
     }
-    let aggregate = params.aggregate.unwrap_or(Aggregate::Avg);
-    let query = SeriesQuery { device_codes: vec![device.code.clone()], name: params.name.clone(), from, to, bucket_ms: bucket_seconds * 1_000, aggregate };
-    let points = state.store.telemetry_series(&query).await?;
-    Ok(axum::Json(Series { device_code: device.code, name: params.name, aggregate, bucket_seconds, points }))
+    let count = devices.len();
+    let per_device = state.store.telemetry_series(&window.query(devices, &params.name)).await?;
+    Ok(axum::Json(AreaSeries {
+        region_code: region.code,
+        name: params.name,
+        kind,
+        aggregate: window.aggregate,
+        bucket_seconds: window.bucket_seconds,
+        devices: count,
+        points: combine(window.aggregate, &per_device),
+    }))
+}
+
+/// Combines devices' buckets into one per bucket: an average weighs each device's by its count.
+fn combine(aggregate: Aggregate, points: &[SeriesPoint]) -> Vec<AreaPoint> {
+    let mut buckets: std::collections::BTreeMap<i64, (Option<f64>, i64)> = Default::default();
+    for point in points {
+        let (value, count) = buckets.entry(point.at).or_insert((None, 0));
+        let incoming = match aggregate {
+            Aggregate::Avg => point.value.map(|v| v * point.count as f64),
+            _ => point.value,
+        };
+        *value = match (*value, incoming) {
+            (None, v) | (v, None) => v.or(*value),
+            (Some(a), Some(b)) => Some(match aggregate {
+                Aggregate::Min => a.min(b),
+                Aggregate::Max => a.max(b),
+                Aggregate::Avg | Aggregate::Sum | Aggregate::Count => a + b,
+            }),
+        };
+        *count += point.count;
+    }
+    buckets
+        .into_iter()
+        .map(|(at, (value, count))| AreaPoint { at, value: if aggregate == Aggregate::Avg { value.map(|v| v / count.max(1) as f64) } else { value }, count })
+        .collect()
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -263,4 +377,21 @@ pub async fn send_command(
     broker.send_command(&device.code, payload.to_string().into_bytes()).await.map_err(broker_error)?;
     tracing::info!(device = %device.code, command = %sent.command, id = %sent.id, by = %actor.user.username, "command sent");
     Ok((StatusCode::ACCEPTED, axum::Json(sent)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_area_average_weighs_each_device_by_its_readings() {
+        let point = |device: &str, at: i64, value: f64, count: i64| SeriesPoint { device_code: device.into(), at, value: Some(value), count };
+        let points = [point("a", 0, 0.2, 1), point("b", 0, 0.8, 3), point("b", 60, 0.5, 1)];
+        let avg = combine(Aggregate::Avg, &points);
+        assert_eq!(avg.len(), 2);
+        assert!((avg[0].value.unwrap() - (0.2 + 0.8 * 3.0) / 4.0).abs() < 1e-12);
+        assert_eq!((avg[0].count, avg[1].value), (4, Some(0.5)));
+        assert_eq!(combine(Aggregate::Min, &points)[0].value, Some(0.2));
+        assert_eq!(combine(Aggregate::Sum, &points)[0].value, Some(1.0));
+    }
 }

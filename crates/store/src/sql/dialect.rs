@@ -23,6 +23,14 @@ impl Dialect {
     }
 
     /// Locks the rows a SELECT reads until the transaction ends (SQLite's single writer needs none).
+    /// The two-argument minimum and maximum functions.
+    pub(crate) fn least_greatest(self) -> (&'static str, &'static str) {
+        match self {
+            Dialect::Sqlite => ("min", "max"),
+            Dialect::Postgres => ("LEAST", "GREATEST"),
+        }
+    }
+
     pub(crate) fn for_update(self) -> &'static str {
         match self {
             Dialect::Sqlite => "",
@@ -52,6 +60,15 @@ impl Dialect {
             // An arbitrary constant key, the same for every Linli process on the database.
             (Dialect::Postgres, false) => Some("SELECT pg_advisory_xact_lock_shared(74105116) IS NULL AS locked"),
             (Dialect::Postgres, true) => Some("SELECT pg_advisory_xact_lock(74105116) IS NULL AS locked"),
+        }
+    }
+
+    /// The statement that serialises telemetry compactions across processes: two at once would
+    /// both fold the same readings into the roll-ups. (SQLite has one writer anyway.)
+    pub(crate) fn compaction_lock_sql(self) -> Option<&'static str> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some("SELECT pg_advisory_xact_lock(74105117) IS NULL AS locked"),
         }
     }
 

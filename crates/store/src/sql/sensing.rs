@@ -3,7 +3,7 @@ use linli_domain::sensing::{Reading, ReadingValue, RuleState};
 
 use super::records::{from_doc, to_doc};
 use super::{row_get, Arg, SqlStore};
-use crate::sensing::{DeadLetter, DeviceTelemetry, SeriesPoint, SeriesQuery};
+use crate::sensing::{Compaction, DeadLetter, DeviceTelemetry, SeriesPoint, SeriesQuery};
 use crate::Result;
 
 fn columns(value: &ReadingValue) -> (Option<f64>, Option<String>) {
@@ -87,14 +87,19 @@ impl SqlStore {
             return Ok(Vec::new());
         }
         let bucket = query.bucket_ms.max(1);
+        // Raw readings and the hourly roll-ups of compacted ones, as rows of one shape.
         let mut sql = self.sql(&format!(
-            "SELECT device_code, (at - {from}) / {bucket} AS bucket, CAST({agg} AS DOUBLE PRECISION) AS value, COUNT(*) AS n FROM telemetry WHERE name = ",
+            "SELECT device_code, (at - {from}) / {bucket} AS bucket, CAST({agg} AS DOUBLE PRECISION) AS value, CAST(SUM(n) AS BIGINT) AS n FROM (\
+             SELECT device_code, at, 1 AS n, num AS total, num AS low, num AS high FROM telemetry WHERE name = ",
             from = query.from,
             agg = query.aggregate.sql(),
         ));
         sql.arg(query.name.as_str()).push(" AND at >= ").arg(query.from).push(" AND at < ").arg(query.to);
         sql.push(" AND device_code IN ").tuple(query.device_codes.iter().map(|c| Arg::from(c.as_str())));
-        sql.push(" GROUP BY device_code, bucket ORDER BY device_code, bucket");
+        sql.push(" UNION ALL SELECT device_code, hour AS at, count AS n, sum AS total, min AS low, max AS high FROM telemetry_hourly WHERE name = ");
+        sql.arg(query.name.as_str()).push(" AND hour >= ").arg(query.from).push(" AND hour < ").arg(query.to);
+        sql.push(" AND device_code IN ").tuple(query.device_codes.iter().map(|c| Arg::from(c.as_str())));
+        sql.push(") AS readings GROUP BY device_code, bucket ORDER BY device_code, bucket");
         sql.fetch_all(&self.reader)
             .await?
             .iter()
@@ -108,6 +113,33 @@ impl SqlStore {
                 })
             })
             .collect()
+    }
+
+    /// Folds numeric readings older than `before` into hourly roll-ups (adding to any already
+    /// there, so a late reading for a compacted hour still counts) and removes them with the text
+    /// readings beside them; removes roll-ups older than `hours_before`. One transaction.
+    pub(crate) async fn compact_telemetry_impl(&self, before: i64, hours_before: i64) -> Result<Compaction> {
+        let mut tx = self.begin_write(false).await?;
+        if let Some(lock) = self.dialect.compaction_lock_sql() {
+            self.sql(lock).fetch_all(&mut *tx).await?;
+        }
+        let (least, greatest) = self.dialect.least_greatest();
+        let sql = self.sql(&format!(
+            "INSERT INTO telemetry_hourly (device_code, name, hour, count, sum, min, max) \
+             SELECT device_code, name, (at / 3600000) * 3600000, COUNT(num), SUM(num), MIN(num), MAX(num) FROM telemetry \
+             WHERE num IS NOT NULL AND at < {before} GROUP BY device_code, name, (at / 3600000) * 3600000 \
+             ON CONFLICT (device_code, name, hour) DO UPDATE SET count = telemetry_hourly.count + excluded.count, \
+             sum = telemetry_hourly.sum + excluded.sum, min = {least}(telemetry_hourly.min, excluded.min), max = {greatest}(telemetry_hourly.max, excluded.max)"
+        ));
+        sql.execute(&mut *tx).await?;
+        let mut sql = self.sql("DELETE FROM telemetry WHERE at < ");
+        sql.arg(before);
+        let readings_removed = sql.execute(&mut *tx).await?;
+        let mut sql = self.sql("DELETE FROM telemetry_hourly WHERE hour < ");
+        sql.arg(hours_before);
+        let hours_removed = sql.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(Compaction { readings_removed, hours_removed })
     }
 
     pub(crate) async fn record_dead_letter_impl(&self, letter: &DeadLetter) -> Result<i64> {

@@ -318,6 +318,10 @@ impl Store for SqlStore {
         self.telemetry_series_impl(query).await
     }
 
+    async fn compact_telemetry(&self, before: i64, hours_before: i64) -> Result<Compaction> {
+        self.compact_telemetry_impl(before, hours_before).await
+    }
+
     async fn record_dead_letter(&self, letter: &DeadLetter) -> Result<i64> {
         self.record_dead_letter_impl(letter).await
     }
