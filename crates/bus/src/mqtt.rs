@@ -148,6 +148,10 @@ impl MqttSource {
 }
 
 async fn receive(url: String, filters: Vec<String>, client: AsyncClient, mut eventloop: EventLoop, inbound: mpsc::Sender<Inbound>) {
+    // The last receipt time given per topic (forgotten wholesale when it grows large: by then
+    // the stamps it held are long past).
+    const MAX_STAMPS: usize = 1 << 20;
+    let mut stamps: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
@@ -159,12 +163,24 @@ async fn receive(url: String, filters: Vec<String>, client: AsyncClient, mut eve
                 }
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
-                let message = Inbound {
-                    topic: String::from_utf8_lossy(&publish.topic).into_owned(),
-                    payload: publish.payload.to_vec(),
-                    received_at: crate::now_ms(),
-                    ack: Some(Ack::Mqtt(client.clone(), Box::new(publish))),
-                };
+                let topic = String::from_utf8_lossy(&publish.topic).into_owned();
+                // A reading without its own time is named by its receipt time, and a reading is
+                // stored once per device, attribute and time: so two messages on one topic never
+                // share a receipt millisecond.
+                let mut received_at = crate::now_ms();
+                match stamps.get_mut(&topic) {
+                    Some(last) => {
+                        received_at = received_at.max(*last + 1);
+                        *last = received_at;
+                    }
+                    None => {
+                        if stamps.len() >= MAX_STAMPS {
+                            stamps.clear();
+                        }
+                        stamps.insert(topic.clone(), received_at);
+                    }
+                }
+                let message = Inbound { topic, payload: publish.payload.to_vec(), received_at, ack: Some(Ack::Mqtt(client.clone(), Box::new(publish))) };
                 // The channel holds every in-flight message (see `channel_capacity`), so this does
                 // not wait and the event loop keeps answering the broker.
                 if inbound.send(message).await.is_err() {
