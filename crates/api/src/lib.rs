@@ -53,6 +53,21 @@ pub struct AppState {
     pub live: tokio::sync::broadcast::Sender<Arc<linli_store::OutboxMessage>>,
     /// The platform's connection to the device broker (commands, credentials), when configured.
     pub broker: Option<Arc<linli_bus::control::MqttControl>>,
+    /// How long telemetry is kept (applied hourly by the workers).
+    pub retention: Retention,
+}
+
+/// Days raw readings are kept before they become hourly roll-ups, and days roll-ups are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub raw_days: u32,
+    pub hourly_days: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention { raw_days: 30, hourly_days: 730 }
+    }
 }
 
 impl AppState {
@@ -66,6 +81,7 @@ impl AppState {
             max_media_bytes: 10 * 1024 * 1024,
             live,
             broker: None,
+            retention: Retention::default(),
         }
     }
 

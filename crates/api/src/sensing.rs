@@ -5,8 +5,9 @@
 //!
 //! Messages are taken in batches: events are raised first (idempotent: each carries an external
 //! id made of device, rule and reading time), then readings and rule states are written in one
-//! transaction, then the batch is acknowledged. A crash anywhere in between means redelivery, and
-//! redelivery raises nothing twice.
+//! transaction, then status changes and dead letters, then the batch is acknowledged. A crash
+//! anywhere in between means redelivery, and redelivery raises nothing twice; storage trouble
+//! anywhere means the batch is taken again, from what is stored, until it passes.
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +25,8 @@ use crate::{AppState, EventBody};
 const BATCH: usize = 1_000;
 /// How long the list of rules is trusted before it is read again.
 const RULES_TTL_MS: i64 = 5_000;
+/// How long a cached device is trusted (its status, e.g. decommissioned, shows within this).
+const DEVICES_TTL_MS: i64 = 60_000;
 /// A device's last-seen time is written when it moved on by this much (or the device was not
 /// online): a device reporting every second costs one registry write every 10 s, not one a batch.
 const LAST_SEEN_STEP_MS: i64 = 10_000;
@@ -34,6 +37,8 @@ const DEAD_LETTER_BYTES: usize = 64 * 1024;
 struct Ingest {
     state: AppState,
     devices: HashMap<String, Option<Arc<Device>>>,
+    /// When `devices` was last emptied: registrations and decommissionings show within this.
+    devices_read_at: i64,
     rule_states: HashMap<String, HashMap<String, RuleState>>,
     /// The last-seen time last written per device.
     seen_written: HashMap<String, i64>,
@@ -41,40 +46,41 @@ struct Ingest {
     rules_read_at: Option<i64>,
 }
 
+/// Storage did not answer: the batch is taken again from what is stored, after a pause.
+#[derive(Debug)]
+struct StorageTrouble(String);
+
 /// Processes messages until the source hangs up. A change on `handovers` (devices moved
 /// between nodes, see `linli_bus::nats`) drops what is cached per device: another node may have
 /// moved its state on.
 pub async fn run(state: AppState, mut inbound: mpsc::Receiver<Inbound>, mut handovers: watch::Receiver<u64>) {
     crate::ops::recorder();
-    let mut ingest =
-        Ingest { state, devices: HashMap::new(), rule_states: HashMap::new(), seen_written: HashMap::new(), rules: Vec::new(), rules_read_at: None };
+    let mut ingest = Ingest {
+        devices_read_at: state.now(),
+        state,
+        devices: HashMap::new(),
+        rule_states: HashMap::new(),
+        seen_written: HashMap::new(),
+        rules: Vec::new(),
+        rules_read_at: None,
+    };
     let mut batch = Vec::with_capacity(BATCH);
     while inbound.recv_many(&mut batch, BATCH).await > 0 {
         if handovers.has_changed().unwrap_or(false) {
             handovers.mark_unchanged();
-            ingest.devices.clear();
-            ingest.rule_states.clear();
-            ingest.seen_written.clear();
+            ingest.forget();
         }
-        ingest.process(&mut batch).await;
+        let mut delay = Duration::from_millis(100);
+        // Storage trouble holds the batch (and, through the bounded channel, the broker) until
+        // it passes: nothing is acknowledged, nor dead-lettered, that is not written. Taking a
+        // batch again is harmless: everything it writes is idempotent.
+        while let Err(StorageTrouble(error)) = ingest.process(&mut batch).await {
+            tracing::error!(%error, "ingesting a batch failed on storage; taking it again");
+            ingest.forget();
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
         batch.clear();
-    }
-}
-
-/// Telemetry retention: every hour, raw readings older than `raw_days` are folded into hourly
-/// roll-ups (kept `hourly_days`) and removed. Whole hours only, so an hour is never split.
-pub async fn retain(state: AppState, raw_days: u32, hourly_days: u32) {
-    const HOUR_MS: i64 = 3_600_000;
-    let mut interval = tokio::time::interval(Duration::from_secs(3_600));
-    loop {
-        interval.tick().await;
-        let hour = state.now() / HOUR_MS * HOUR_MS;
-        let before = hour - i64::from(raw_days) * 24 * HOUR_MS;
-        let hours_before = hour - i64::from(hourly_days) * 24 * HOUR_MS;
-        match state.store.compact_telemetry(before, hours_before).await {
-            Ok(done) => tracing::info!(readings = done.readings_removed, hours = done.hours_removed, "telemetry compacted"),
-            Err(error) => tracing::error!(%error, "compacting telemetry failed; trying again in an hour"),
-        }
     }
 }
 
@@ -86,7 +92,15 @@ enum Work {
 }
 
 impl Ingest {
-    async fn process(&mut self, batch: &mut [Inbound]) {
+    /// Drops what is cached per device, to be read again from storage.
+    fn forget(&mut self) {
+        self.devices.clear();
+        self.rule_states.clear();
+        self.seen_written.clear();
+        self.devices_read_at = self.state.now();
+    }
+
+    async fn process(&mut self, batch: &mut [Inbound]) -> Result<(), StorageTrouble> {
         let now = self.state.now();
         if self.rules_read_at.is_none_or(|at| now - at > RULES_TTL_MS) {
             match self.state.sensing_rules().await {
@@ -96,15 +110,32 @@ impl Ingest {
                 }
                 Err(error) => tracing::error!(error = %error.message, "reading telemetry rules failed; keeping the previous ones"),
             }
+            // Ids refused as unknown are asked about again, in case they were registered since.
+            self.devices.retain(|_, device| device.is_some());
+        }
+        if now - self.devices_read_at > DEVICES_TTL_MS {
+            self.devices.clear();
+            self.devices_read_at = now;
         }
         let mut telemetry: Vec<DeviceTelemetry> = Vec::new();
         // Where each device's entry in `telemetry` is: a batch merges a device's messages.
         let mut slots: HashMap<String, usize> = HashMap::new();
         let mut firings: Vec<(Arc<Device>, Firing)> = Vec::new();
+        // Applied once the batch's telemetry is written, so a reading does not undo a last will.
+        let mut statuses: Vec<(Arc<Device>, DeviceStatus, i64)> = Vec::new();
+        let mut letters: Vec<Letter> = Vec::new();
         for message in batch.iter() {
-            match self.understand(message).await {
-                Ok((device, Work::Telemetry(readings, fired))) => {
-                    metrics::counter!("linli_sensing_messages_total", "outcome" => "accepted").increment(1);
+            let (device, work) = match self.understand(message).await {
+                Ok(understood) => understood,
+                Err(refusal) if refusal.kind == "storage" => return Err(StorageTrouble(refusal.reason)),
+                Err(refusal) => {
+                    letters.push(refusal.letter(&message.topic, message.received_at, &message.payload));
+                    continue;
+                }
+            };
+            metrics::counter!("linli_sensing_messages_total", "outcome" => "accepted").increment(1);
+            match work {
+                Work::Telemetry(readings, fired) => {
                     firings.extend(fired.into_iter().map(|f| (device.clone(), f)));
                     match slots.get(&readings.device_code) {
                         Some(&slot) => {
@@ -122,15 +153,8 @@ impl Ingest {
                         }
                     }
                 }
-                Ok((device, Work::Status(status))) => {
-                    metrics::counter!("linli_sensing_messages_total", "outcome" => "accepted").increment(1);
-                    self.set_status(&device, status, message.received_at).await;
-                }
-                Ok((device, Work::Event(body))) => {
-                    metrics::counter!("linli_sensing_messages_total", "outcome" => "accepted").increment(1);
-                    self.raise(&device, *body, message).await;
-                }
-                Err(refusal) => self.dead_letter(message, refusal).await,
+                Work::Status(status) => statuses.push((device, status, message.received_at)),
+                Work::Event(body) => self.raise(&device, *body, (&message.topic, message.received_at, &message.payload), &mut letters).await?,
             }
         }
         for (device, firing) in firings {
@@ -144,8 +168,7 @@ impl Ingest {
                 external_id: Some(format!("{}/{}/{}", device.code, firing.rule_code, firing.at)),
                 ..EventBody::default()
             };
-            let origin = Inbound::new(format!("rule:{}", firing.rule_code), Vec::new(), firing.at);
-            self.raise(&device, body, &origin).await;
+            self.raise(&device, body, (&format!("rule:{}", firing.rule_code), firing.at, &[]), &mut letters).await?;
         }
         for device in &mut telemetry {
             let written = self.seen_written.get(&device.device_code).copied();
@@ -155,14 +178,7 @@ impl Ingest {
             }
         }
         if !telemetry.is_empty() {
-            let mut delay = Duration::from_millis(100);
-            // Storage trouble holds the batch (and, through the bounded channel, the broker)
-            // until it passes: nothing is acknowledged that is not written.
-            while let Err(error) = self.state.store.record_telemetry(&telemetry).await {
-                tracing::error!(%error, "writing telemetry failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-            }
+            self.state.store.record_telemetry(&telemetry).await.map_err(|e| StorageTrouble(format!("writing telemetry: {e}")))?;
             for device in &telemetry {
                 if let Some(seen) = device.seen_at {
                     self.seen_written.insert(device.device_code.clone(), seen);
@@ -174,9 +190,17 @@ impl Ingest {
                 }
             }
         }
+        for (device, status, at) in statuses {
+            self.set_status(&device, status, at, &mut letters).await?;
+        }
+        for (kind, letter) in &letters {
+            self.state.store.record_dead_letter(letter).await.map_err(|e| StorageTrouble(format!("keeping a dead letter: {e}")))?;
+            metrics::counter!("linli_sensing_messages_total", "outcome" => *kind).increment(1);
+        }
         for message in batch.iter_mut() {
             message.ack().await;
         }
+        Ok(())
     }
 
     /// The device a message comes from and what it asks for, or why it is refused.
@@ -215,9 +239,13 @@ impl Ingest {
             MessageKind::Event => {
                 let mut body: Box<EventBody> =
                     serde_json::from_slice(&message.payload).map_err(|e| Refusal::new("invalid", Some(code), format!("payload: {e}")))?;
-                // Redelivery must not raise it twice: without an id of its own, the device and
-                // the time of receipt (which a redelivery keeps) name it.
-                body.external_id.get_or_insert_with(|| format!("{code}/event/{}", message.received_at));
+                // Redelivery must not raise it twice, so it is named: by its own id, within the
+                // device (two devices may use the same ids), or else by its receipt time (which a
+                // redelivery through the NATS stream keeps).
+                body.external_id = Some(match body.external_id.take() {
+                    Some(id) => format!("{code}/event/{id}"),
+                    None => format!("{code}/event@{}", message.received_at),
+                });
                 Work::Event(body)
             }
         };
@@ -252,20 +280,14 @@ impl Ingest {
         Ok(())
     }
 
-    async fn set_status(&mut self, device: &Device, status: DeviceStatus, at: i64) {
+    async fn set_status(&mut self, device: &Device, status: DeviceStatus, at: i64, letters: &mut Vec<Letter>) -> Result<(), StorageTrouble> {
+        let failed = |e: StoreError| StorageTrouble(format!("recording a device's status: {e}"));
         // The cached copy may be stale (telemetry marks devices online): status changes are rare,
         // so the stored one is read.
-        let was = match self.state.store.get_device(&Jurisdiction::everywhere(), &device.code).await {
-            Ok(stored) => stored.status,
-            Err(_) => device.status,
-        };
+        let was = self.state.store.get_device(&Jurisdiction::everywhere(), &device.code).await.map_err(failed)?.status;
         let patch = DevicePatch { status: Some(status), last_seen_at: (status == DeviceStatus::Online).then_some(at), ..Default::default() };
-        match self.state.store.update_device(&Jurisdiction::everywhere(), &device.code, &patch).await {
-            Ok(updated) => {
-                self.devices.insert(device.code.clone(), Some(Arc::new(updated)));
-            }
-            Err(error) => tracing::error!(%error, device = %device.code, "recording a device's status failed"),
-        }
+        let updated = self.state.store.update_device(&Jurisdiction::everywhere(), &device.code, &patch).await.map_err(failed)?;
+        self.devices.insert(device.code.clone(), Some(Arc::new(updated)));
         if status == DeviceStatus::Offline && was != DeviceStatus::Offline {
             let body = EventBody {
                 source: Some("iot".into()),
@@ -277,12 +299,14 @@ impl Ingest {
                 external_id: Some(format!("{}/offline/{at}", device.code)),
                 ..EventBody::default()
             };
-            self.raise(device, body, &Inbound::new(format!("status:{}", device.code), Vec::new(), at)).await;
+            self.raise(device, body, (&format!("status:{}", device.code), at, &[]), letters).await?;
         }
+        Ok(())
     }
 
-    /// Raises an event at the device's place; a refusal goes to the dead letters.
-    async fn raise(&mut self, device: &Device, mut body: EventBody, origin: &Inbound) {
+    /// Raises an event at the device's place. One the event centre refuses becomes a dead letter
+    /// labelled by `origin` (source, time, payload); storage trouble stops the batch.
+    async fn raise(&mut self, device: &Device, mut body: EventBody, origin: (&str, i64, &[u8]), letters: &mut Vec<Letter>) -> Result<(), StorageTrouble> {
         body.source = Some("iot".into());
         body.device_code = Some(device.code.clone());
         body.region_code = Some(device.region_code.clone());
@@ -293,27 +317,13 @@ impl Ingest {
         let result: ApiResult<_> = crate::report_event(&self.state, body).await;
         match result {
             Ok(_) => metrics::counter!("linli_sensing_events_total").increment(1),
+            Err(error) if error.status.is_server_error() => return Err(StorageTrouble(format!("raising an event: {}", error.message))),
             Err(error) => {
-                let reason = format!("the event was refused: {}", error.message);
-                self.dead_letter(origin, Refusal::new("event_refused", Some(&device.code), reason)).await;
+                let refusal = Refusal::new("event_refused", Some(&device.code), format!("the event was refused: {}", error.message));
+                letters.push(refusal.letter(origin.0, origin.1, origin.2));
             }
         }
-    }
-
-    async fn dead_letter(&self, message: &Inbound, refusal: Refusal) {
-        metrics::counter!("linli_sensing_messages_total", "outcome" => refusal.kind).increment(1);
-        let payload = &message.payload[..message.payload.len().min(DEAD_LETTER_BYTES)];
-        let letter = DeadLetter {
-            id: 0,
-            at: message.received_at,
-            source: message.topic.clone(),
-            device_code: refusal.device,
-            reason: refusal.reason,
-            payload: String::from_utf8_lossy(payload).into_owned(),
-        };
-        if let Err(error) = self.state.store.record_dead_letter(&letter).await {
-            tracing::error!(%error, topic = %message.topic, reason = %letter.reason, "keeping a dead letter failed");
-        }
+        Ok(())
     }
 }
 
@@ -332,7 +342,25 @@ impl Refusal {
     fn invalid(device: &str, error: linli_domain::InvalidField) -> Self {
         Refusal::new("invalid", Some(device), format!("{}: {}", error.field, error.message))
     }
+
+    /// The dead letter keeping what was refused: its source (a topic, `rule:…`, `status:…`),
+    /// time and payload (cut at 64 KiB), with the metrics label.
+    fn letter(self, source: &str, at: i64, payload: &[u8]) -> Letter {
+        let payload = &payload[..payload.len().min(DEAD_LETTER_BYTES)];
+        let letter = DeadLetter {
+            id: 0,
+            at,
+            source: source.to_string(),
+            device_code: self.device,
+            reason: self.reason,
+            payload: String::from_utf8_lossy(payload).into_owned(),
+        };
+        (self.kind, letter)
+    }
 }
+
+/// A dead letter and the metrics label of its refusal.
+type Letter = (&'static str, DeadLetter);
 
 /// A status message: `online` / `offline` (the usual last will), as text or `{"status": …}`.
 fn parse_status(payload: &[u8]) -> Result<DeviceStatus, linli_domain::InvalidField> {

@@ -20,7 +20,25 @@ const ATTEMPTS: u32 = 5;
 pub fn spawn(state: AppState) {
     tokio::spawn(sweep_loop(state.clone()));
     tokio::spawn(stream_loop(state.clone()));
+    tokio::spawn(retention_loop(state.clone()));
     tokio::spawn(webhook_loop(state));
+}
+
+/// Telemetry retention: every hour (not at start: every node starting would compact at once),
+/// raw readings older than the raw retention are folded into hourly roll-ups and removed, and
+/// roll-ups past their own retention go. Whole hours only, so an hour is never split.
+async fn retention_loop(state: AppState) {
+    const HOUR_MS: i64 = 3_600_000;
+    loop {
+        tokio::time::sleep(Duration::from_secs(3_600)).await;
+        let hour = state.now() / HOUR_MS * HOUR_MS;
+        let before = hour - i64::from(state.retention.raw_days) * 24 * HOUR_MS;
+        let hours_before = hour - i64::from(state.retention.hourly_days) * 24 * HOUR_MS;
+        match state.store.compact_telemetry(before, hours_before).await {
+            Ok(done) => tracing::info!(readings = done.readings_removed, hours = done.hours_removed, "telemetry compacted"),
+            Err(error) => tracing::error!(%error, "compacting telemetry failed; trying again in an hour"),
+        }
+    }
 }
 
 async fn sweep_loop(state: AppState) {

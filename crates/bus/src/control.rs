@@ -8,7 +8,7 @@
 //! because Mosquitto 2.0 does not expand `%u` in publish ACLs). Revoking deletes the client,
 //! which also disconnects it, and its role.
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,6 +17,8 @@ use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{AsyncClient, Event};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
+
+use linli_domain::sensing::payload::{command_topic, TOPIC_PREFIX};
 
 use crate::mqtt::MqttConfig;
 use crate::BusError;
@@ -35,7 +37,7 @@ fn device_role(device: &str) -> String {
 
 /// The topics a provisioned device may use.
 pub fn device_topics(device: &str) -> (String, String) {
-    (format!("linli/v1/devices/{device}/#"), linli_domain::sensing::payload::command_topic(device))
+    (format!("{TOPIC_PREFIX}{device}/#"), command_topic(device))
 }
 
 pub struct MqttControl {
@@ -45,16 +47,20 @@ pub struct MqttControl {
     subscribed: tokio::sync::watch::Receiver<bool>,
     next: AtomicU64,
     provisioning: bool,
+    /// Whether [`MqttControl::prepare`] has succeeded: done once, not per device.
+    prepared: AtomicBool,
     username: Option<String>,
 }
 
 impl MqttControl {
-    /// Connects as `{client_id}-control` (a clean session: nothing to resume). With
-    /// `provisioning`, the platform's user must be a dynamic-security admin.
+    /// Connects as `{client_id}-control-{process}` (a clean session: nothing to resume; unique
+    /// per process, because nodes sharing the bridge share `client_id` and would otherwise throw
+    /// each other off). With `provisioning`, the platform's user must be a dynamic-security admin.
     pub fn start(config: &MqttConfig, provisioning: bool) -> Result<Arc<Self>, BusError> {
         let mut config = config.clone();
         config.persistent_session = false;
-        let (client, mut eventloop) = AsyncClient::new(config.options(&format!("{}-control", config.client_id))?, 256);
+        let id = format!("{}-control-{}-{:x}", config.client_id, std::process::id(), crate::now_ms() & 0xff_ffff);
+        let (client, mut eventloop) = AsyncClient::new(config.options(&id)?, 256);
         let waiting: Waiting = Arc::default();
         let (subscribed_now, subscribed) = tokio::sync::watch::channel(false);
         let control = Arc::new(MqttControl {
@@ -63,6 +69,7 @@ impl MqttControl {
             subscribed,
             next: AtomicU64::new(1),
             provisioning,
+            prepared: AtomicBool::new(false),
             username: config.username,
         });
         let url = config.url;
@@ -111,47 +118,41 @@ impl MqttControl {
     /// Publishes a command to a device (QoS 1); the broker keeps it for a device that is away
     /// with a persistent session.
     pub async fn send_command(&self, device: &str, payload: Vec<u8>) -> Result<(), BusError> {
-        self.client
-            .publish(linli_domain::sensing::payload::command_topic(device), QoS::AtLeastOnce, false, payload)
-            .await
-            .map_err(|e| BusError::Broker(e.to_string()))
+        self.client.publish(command_topic(device), QoS::AtLeastOnce, false, payload).await.map_err(|e| BusError::Broker(e.to_string()))
     }
 
-    /// Makes sure the roles exist and the platform's user holds its own: run before the first
-    /// device is provisioned (each step is answered "already exists" the second time).
+    /// Makes sure the roles exist and the platform's user holds its own: run at start and, until
+    /// it has succeeded, before a device is provisioned (creating what exists is answered
+    /// "already exists", which is fine).
     pub async fn prepare(&self) -> Result<(), BusError> {
         let platform_acls = json!([
-            {"acltype": "publishClientSend", "topic": "linli/v1/devices/+/command", "allow": true},
-            {"acltype": "publishClientReceive", "topic": "linli/v1/devices/#", "allow": true},
-            {"acltype": "subscribePattern", "topic": "linli/v1/devices/#", "allow": true},
+            {"acltype": "publishClientSend", "topic": format!("{TOPIC_PREFIX}+/command"), "allow": true},
+            {"acltype": "publishClientReceive", "topic": format!("{TOPIC_PREFIX}#"), "allow": true},
+            {"acltype": "subscribePattern", "topic": format!("{TOPIC_PREFIX}#"), "allow": true},
         ]);
         let mut commands = vec![json!({"command": "createRole", "rolename": PLATFORM_ROLE, "acls": platform_acls})];
         if let Some(user) = &self.username {
             commands.push(json!({"command": "getClient", "username": user}));
         }
         let answers = self.dynsec(commands).await?;
-        for answer in &answers {
-            let error = answer["error"].as_str().unwrap_or_default();
-            if !error.is_empty() && !error.contains("already") {
-                return Err(BusError::Broker(format!("{}: {error}", answer["command"].as_str().unwrap_or("dynamic security"))));
-            }
-        }
+        answers.iter().try_for_each(|answer| refused(answer, &["already"]))?;
         // Mosquitto 2.0 answers a repeated addClientRole with "Internal error", so look first.
         if let (Some(user), Some(client)) = (&self.username, answers.get(1)) {
             let roles = client["data"]["client"]["roles"].as_array().cloned().unwrap_or_default();
             if !roles.iter().any(|r| r["rolename"] == PLATFORM_ROLE) {
-                let answer = self.dynsec(vec![json!({"command": "addClientRole", "username": user, "rolename": PLATFORM_ROLE})]).await?.remove(0);
-                if let Some(error) = answer["error"].as_str().filter(|e| !e.is_empty()) {
-                    return Err(BusError::Broker(format!("addClientRole: {error}")));
-                }
+                let add = json!({"command": "addClientRole", "username": user, "rolename": PLATFORM_ROLE});
+                refused(&self.dynsec(vec![add]).await?[0], &[])?;
             }
         }
+        self.prepared.store(true, Ordering::Relaxed);
         Ok(())
     }
 
     /// Gives a device a broker client with this password, or a new password if it has one.
     pub async fn issue_credentials(&self, device: &str, password: &str) -> Result<(), BusError> {
-        self.prepare().await?;
+        if !self.prepared.load(Ordering::Relaxed) {
+            self.prepare().await?;
+        }
         let (publish, commands) = device_topics(device);
         let acls = json!([
             {"acltype": "publishClientSend", "topic": publish, "allow": true},
@@ -160,34 +161,25 @@ impl MqttControl {
         ]);
         let role = json!({"command": "createRole", "rolename": device_role(device), "acls": acls});
         let create = json!({"command": "createClient", "username": device, "password": password, "roles": [{"rolename": device_role(device)}]});
-        let mut answers = self.dynsec(vec![role, create]).await?;
-        let answer = answers.remove(1);
-        if let Some(error) = answers[0]["error"].as_str().filter(|e| !e.is_empty() && !e.contains("already")) {
-            return Err(BusError::Broker(format!("createRole: {error}")));
+        let answers = self.dynsec(vec![role, create]).await?;
+        refused(&answers[0], &["already"])?;
+        if refused(&answers[1], &[]).is_err() {
+            // It exists (or cannot be made): a new password for it, or the real refusal.
+            refused(&answers[1], &["already"])?;
+            let reset = json!({"command": "setClientPassword", "username": device, "password": password});
+            refused(&self.dynsec(vec![reset]).await?[0], &[])?;
         }
-        match answer["error"].as_str() {
-            None | Some("") => Ok(()),
-            Some(error) if error.contains("already") => {
-                let reset = json!({"command": "setClientPassword", "username": device, "password": password});
-                let answer = self.dynsec(vec![reset]).await?.remove(0);
-                match answer["error"].as_str() {
-                    None | Some("") => Ok(()),
-                    Some(error) => Err(BusError::Broker(format!("setClientPassword: {error}"))),
-                }
-            }
-            Some(error) => Err(BusError::Broker(format!("createClient: {error}"))),
-        }
+        Ok(())
     }
 
-    /// Deletes a device's broker client (disconnecting it). `Ok(false)` when it had none.
+    /// Deletes a device's broker client (disconnecting it) and its role. `Ok(false)` when it had
+    /// none.
     pub async fn revoke_credentials(&self, device: &str) -> Result<bool, BusError> {
         let delete = vec![json!({"command": "deleteClient", "username": device}), json!({"command": "deleteRole", "rolename": device_role(device)})];
-        let answer = self.dynsec(delete).await?.remove(0);
-        match answer["error"].as_str() {
-            None | Some("") => Ok(true),
-            Some(error) if error.contains("not found") => Ok(false),
-            Some(error) => Err(BusError::Broker(format!("deleteClient: {error}"))),
-        }
+        let answers = self.dynsec(delete).await?;
+        refused(&answers[1], &["not found"])?;
+        refused(&answers[0], &["not found"])?;
+        Ok(answers[0]["error"].as_str().is_none_or(str::is_empty))
     }
 
     /// Sends commands to the dynamic-security plugin and waits for each answer.
@@ -199,28 +191,55 @@ impl MqttControl {
         if tokio::time::timeout(ANSWER_WAIT, subscribed.wait_for(|ready| *ready)).await.is_err() {
             return Err(BusError::Broker("not connected to the broker".into()));
         }
+        // Whatever happens below, no answer is waited for after this call returns.
+        let mut pending = Pending { waiting: &self.waiting, ids: Vec::with_capacity(commands.len()) };
         let mut answers = Vec::with_capacity(commands.len());
         for command in &mut commands {
             let id = format!("linli-{}", self.next.fetch_add(1, Ordering::Relaxed));
             command["correlationData"] = Value::from(id.clone());
             let (sender, receiver) = oneshot::channel();
             self.waiting.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), sender);
-            answers.push((id, receiver));
+            pending.ids.push(id);
+            answers.push(receiver);
         }
         let payload = serde_json::to_vec(&json!({ "commands": commands })).map_err(|e| BusError::Broker(e.to_string()))?;
         self.client.publish(DYNSEC_TOPIC, QoS::AtLeastOnce, false, payload).await.map_err(|e| BusError::Broker(e.to_string()))?;
         let mut results = Vec::with_capacity(answers.len());
-        for (id, receiver) in answers {
+        for receiver in answers {
             match tokio::time::timeout(ANSWER_WAIT, receiver).await {
                 Ok(Ok(answer)) => results.push(answer),
                 _ => {
-                    self.waiting.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
                     return Err(BusError::Broker(
                         "the broker did not answer the dynamic-security command (is the plugin loaded, and the platform user its admin?)".into(),
-                    ));
+                    ))
                 }
             }
         }
         Ok(results)
+    }
+}
+
+/// The ids of one call's commands, no longer waited for once the call is over.
+struct Pending<'a> {
+    waiting: &'a Waiting,
+    ids: Vec<String>,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        for id in &self.ids {
+            waiting.remove(id);
+        }
+    }
+}
+
+/// The plugin's refusal in an answer, unless its message holds one of `tolerated`.
+fn refused(answer: &Value, tolerated: &[&str]) -> Result<(), BusError> {
+    match answer["error"].as_str().filter(|e| !e.is_empty()) {
+        Some(error) if !tolerated.iter().any(|t| error.contains(t)) => {
+            Err(BusError::Broker(format!("{}: {error}", answer["command"].as_str().unwrap_or("dynamic security"))))
+        }
+        _ => Ok(()),
     }
 }

@@ -52,12 +52,33 @@ impl Inbound {
     }
 
     /// The broker's packet id of an MQTT message: the same when the broker sends it again.
-    pub fn packet_id(&self) -> Option<u16> {
+    pub(crate) fn packet_id(&self) -> Option<u16> {
         match &self.ack {
             Some(Ack::Mqtt(_, publish)) => Some(publish.pkid),
             _ => None,
         }
     }
+}
+
+/// FNV-1a, written out because every node (of any build) must hash alike, which the standard
+/// library's hasher does not promise.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    fnv1a_extend(0xcbf2_9ce4_8422_2325, bytes)
+}
+
+/// Goes on hashing from `hash` (FNV-1a), so parts can be hashed without joining them.
+pub(crate) fn fnv1a_extend(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// MurmurHash3's finaliser: FNV alone leaves names that differ in one character (`node-1`,
+/// `node-2`) ordered alike for every partition, so one node would own them all.
+pub(crate) fn mix(mut key: u64) -> u64 {
+    key ^= key >> 33;
+    key = key.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    key ^= key >> 33;
+    key = key.wrapping_mul(0xc4ce_b93f_e1a8_5ec5);
+    key ^ (key >> 33)
 }
 
 /// Epoch milliseconds now.
@@ -75,8 +96,8 @@ impl std::fmt::Debug for Inbound {
 pub enum BusError {
     #[error("bad broker url {url:?}: {reason}")]
     BadUrl { url: String, reason: String },
-    #[error("bad {field} settings: {reason}")]
-    BadConfig { field: &'static str, reason: String },
+    #[error("bad nats settings: {0}")]
+    BadNats(String),
     #[error("broker: {0}")]
     Broker(String),
     #[error("nats: {0}")]

@@ -12,10 +12,14 @@ use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
 use rumqttc::Transport;
 use tokio::sync::mpsc;
 
+use linli_domain::sensing::payload::TOPIC_PREFIX;
+
 use crate::{Ack, BusError, Inbound};
 
 /// The device topics the platform consumes (see `linli_domain::sensing::payload`).
-pub const DEVICE_TOPICS: [&str; 3] = ["linli/v1/devices/+/telemetry", "linli/v1/devices/+/event", "linli/v1/devices/+/status"];
+fn device_topics() -> Vec<String> {
+    ["telemetry", "event", "status"].iter().map(|kind| format!("{TOPIC_PREFIX}+/{kind}")).collect()
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MqttConfig {
@@ -48,7 +52,7 @@ impl MqttConfig {
             password: None,
             client_id: client_id.to_string(),
             persistent_session: true,
-            topics: DEVICE_TOPICS.iter().map(|t| t.to_string()).collect(),
+            topics: device_topics(),
             connections: 1,
             in_flight: 2_000,
         }
@@ -120,11 +124,6 @@ impl MqttSource {
         Ok(MqttSource { config, connections })
     }
 
-    /// The capacity the channel to processing needs (see [`MqttConfig::channel_capacity`]).
-    pub fn capacity(&self) -> usize {
-        self.config.channel_capacity()
-    }
-
     /// The topic filters subscribed: shared among the connections when there are several.
     fn filters(&self) -> Vec<String> {
         if self.connections.len() == 1 {
@@ -148,10 +147,10 @@ impl MqttSource {
 }
 
 async fn receive(url: String, filters: Vec<String>, client: AsyncClient, mut eventloop: EventLoop, inbound: mpsc::Sender<Inbound>) {
-    // The last receipt time given per topic (forgotten wholesale when it grows large: by then
-    // the stamps it held are long past).
-    const MAX_STAMPS: usize = 1 << 20;
-    let mut stamps: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    // The last receipt time given per topic, by the topic's hash (a collision costs at most a
+    // millisecond); forgotten wholesale when large, by then the times it held are long past.
+    const MAX_STAMPS: usize = 1 << 18;
+    let mut stamps: std::collections::HashMap<u64, i64> = std::collections::HashMap::new();
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
@@ -162,25 +161,21 @@ async fn receive(url: String, filters: Vec<String>, client: AsyncClient, mut eve
                     }
                 }
             }
-            Ok(Event::Incoming(Packet::Publish(publish))) => {
+            Ok(Event::Incoming(Packet::Publish(mut publish))) => {
                 let topic = String::from_utf8_lossy(&publish.topic).into_owned();
                 // A reading without its own time is named by its receipt time, and a reading is
                 // stored once per device, attribute and time: so two messages on one topic never
                 // share a receipt millisecond.
-                let mut received_at = crate::now_ms();
-                match stamps.get_mut(&topic) {
-                    Some(last) => {
-                        received_at = received_at.max(*last + 1);
-                        *last = received_at;
-                    }
-                    None => {
-                        if stamps.len() >= MAX_STAMPS {
-                            stamps.clear();
-                        }
-                        stamps.insert(topic.clone(), received_at);
-                    }
+                let known = stamps.len();
+                let last = stamps.entry(crate::fnv1a(topic.as_bytes())).or_insert(i64::MIN);
+                let received_at = crate::now_ms().max(last.saturating_add(1));
+                *last = received_at;
+                if known >= MAX_STAMPS {
+                    stamps.clear();
                 }
-                let message = Inbound { topic, payload: publish.payload.to_vec(), received_at, ack: Some(Ack::Mqtt(client.clone(), Box::new(publish))) };
+                // The acknowledgement needs only the packet id: the payload is not kept twice.
+                let payload = std::mem::take(&mut publish.payload).to_vec();
+                let message = Inbound { topic, payload, received_at, ack: Some(Ack::Mqtt(client.clone(), Box::new(publish))) };
                 // The channel holds every in-flight message (see `channel_capacity`), so this does
                 // not wait and the event loop keeps answering the broker.
                 if inbound.send(message).await.is_err() {

@@ -27,8 +27,10 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use linli_domain::sensing::parse_topic;
+
 use crate::mqtt::{MqttConfig, MqttSource};
-use crate::{Ack, BusError, Inbound};
+use crate::{fnv1a, fnv1a_extend, mix, Ack, BusError, Inbound};
 
 /// Partitions of the device stream: the most nodes that can share the work. Fixed, because
 /// every node must hash devices the same way and each partition keeps a durable consumer.
@@ -72,7 +74,7 @@ impl NatsConfig {
 
     /// Checks the names without connecting: they become subjects and bucket keys.
     pub fn check(&self) -> Result<(), BusError> {
-        let bad = |reason: String| BusError::BadConfig { field: "nats", reason };
+        let bad = BusError::BadNats;
         if !self.url.starts_with("nats://") && !self.url.starts_with("tls://") {
             return Err(bad(format!("url {:?} must start with nats:// or tls://", self.url)));
         }
@@ -99,25 +101,9 @@ impl NatsConfig {
 }
 
 /// The partition of a device topic: its device id hashed, so a device's messages stay together.
-pub fn partition_of(topic: &str) -> u32 {
-    let device = topic.strip_prefix("linli/v1/devices/").and_then(|rest| rest.split('/').next()).unwrap_or(topic);
+fn partition_of(topic: &str) -> u32 {
+    let device = parse_topic(topic).map_or(topic, |(device, _)| device);
     (mix(fnv1a(device.as_bytes())) % u64::from(PARTITIONS)) as u32
-}
-
-/// FNV-1a, written out because every node (of any build) must hash alike, which the standard
-/// library's hasher does not promise.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3))
-}
-
-/// MurmurHash3's finaliser: FNV alone leaves names that differ in one character (`node-1`,
-/// `node-2`) ordered alike for every partition, so one node would own them all.
-fn mix(mut key: u64) -> u64 {
-    key ^= key >> 33;
-    key = key.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    key ^= key >> 33;
-    key = key.wrapping_mul(0xc4ce_b93f_e1a8_5ec5);
-    key ^ (key >> 33)
 }
 
 /// The live node that owns a partition: the highest hash of (node, partition), so that when a
@@ -157,7 +143,9 @@ impl NatsBus {
                 discard: stream::DiscardPolicy::New,
                 max_bytes: 4 << 30,
                 max_age: Duration::from_secs(7 * 24 * 3_600),
-                duplicate_window: Duration::from_secs(120),
+                // Long enough for a bridge hand-over (lease, reconnection, resend), short enough
+                // that packet ids (16 bits) rarely come round within it.
+                duplicate_window: Duration::from_secs(30),
                 storage: stream::StorageType::File,
                 ..Default::default()
             })
@@ -197,12 +185,22 @@ impl NatsBus {
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tracing::info!(node = %self.config.node_id, url = %self.config.url, "joining the NATS cluster");
+        let mut refreshed_at = tokio::time::Instant::now();
         while !inbound.is_closed() {
             interval.tick().await;
             if let Err(error) = self.cluster.put(&node_key, self.config.node_id.clone().into()).await {
                 tracing::warn!(%error, "refreshing this node's liveness failed");
+                // Cut off past its lease, another node may hold the bridge by now: two bridges
+                // under one client id would take the broker session from each other.
+                if refreshed_at.elapsed() >= self.config.lease {
+                    if let Some((_, task)) = bridge.take() {
+                        tracing::warn!("stopped bridging the broker: the bridge lease may have passed to another node");
+                        task.abort();
+                    }
+                }
                 continue;
             }
+            refreshed_at = tokio::time::Instant::now();
             if let Some(mqtt) = &mqtt {
                 bridge = self.hold_bridge(bridge, mqtt).await;
             }
@@ -268,7 +266,7 @@ impl NatsBus {
                     }
                 };
                 tracing::info!(node = %self.config.node_id, broker = %mqtt.url, "holding the bridge lease: copying the broker's device messages into JetStream");
-                Some((revision, tokio::spawn(bridge(source, self.context.clone(), self.config.clone()))))
+                Some((revision, tokio::spawn(bridge(source, mqtt.channel_capacity(), self.context.clone(), self.config.clone()))))
             }
         }
     }
@@ -306,8 +304,8 @@ impl NatsBus {
 
 /// Copies the broker's device messages into the stream; each is acknowledged to the broker once
 /// JetStream has stored it.
-async fn bridge(source: MqttSource, context: jetstream::Context, config: NatsConfig) {
-    let (sender, mut received) = mpsc::channel(source.capacity());
+async fn bridge(source: MqttSource, capacity: usize, context: jetstream::Context, config: NatsConfig) {
+    let (sender, mut received) = mpsc::channel(capacity);
     let receiving = tokio::spawn(source.run(sender));
     let mut batch = Vec::with_capacity(BRIDGE_BATCH);
     while received.recv_many(&mut batch, BRIDGE_BATCH).await > 0 {
@@ -339,9 +337,8 @@ async fn copy(context: &jetstream::Context, config: &NatsConfig, batch: &[Inboun
         // The broker resends an unacknowledged message under its packet id, so (packet id,
         // content) names it across a bridge hand-over; the stream drops the second copy.
         if let Some(id) = message.packet_id() {
-            let mut content = message.topic.as_bytes().to_vec();
-            content.extend_from_slice(&message.payload);
-            headers.insert("Nats-Msg-Id", format!("{id}-{:x}", fnv1a(&content)).as_str());
+            let content = fnv1a_extend(fnv1a(message.topic.as_bytes()), &message.payload);
+            headers.insert("Nats-Msg-Id", format!("{id}-{content:x}").as_str());
         }
         let subject = config.subject(partition_of(&message.topic));
         let ack = context.publish_with_headers(subject, headers, message.payload.clone().into()).await.map_err(|e| BusError::Nats(e.to_string()))?;

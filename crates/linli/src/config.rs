@@ -32,7 +32,8 @@ pub struct TelemetrySettings {
 
 impl Default for TelemetrySettings {
     fn default() -> Self {
-        TelemetrySettings { raw_retention_days: 30, hourly_retention_days: 730 }
+        let kept = linli_api::Retention::default();
+        TelemetrySettings { raw_retention_days: kept.raw_days, hourly_retention_days: kept.hourly_days }
     }
 }
 

@@ -222,6 +222,7 @@ async fn serve(config: &Config, store: Arc<SqlStore>) -> anyhow::Result<()> {
     let mut state = AppState::new(store.clone());
     state.session_ttl_ms = i64::from(config.auth.session_ttl_hours) * 3_600_000;
     state.media_dir = Arc::new(media);
+    state.retention = linli_api::Retention { raw_days: config.telemetry.raw_retention_days, hourly_days: config.telemetry.hourly_retention_days };
     if let Some(mqtt) = config.mqtt_config() {
         let control = linli_bus::control::MqttControl::start(&mqtt, config.mqtt.provisioning).context("mqtt.url")?;
         if config.mqtt.provisioning {
@@ -234,7 +235,6 @@ async fn serve(config: &Config, store: Arc<SqlStore>) -> anyhow::Result<()> {
         }
         state.broker = Some(control);
     }
-    tokio::spawn(linli_api::sensing::retain(state.clone(), config.telemetry.raw_retention_days, config.telemetry.hourly_retention_days));
     let (handovers, handed_over) = tokio::sync::watch::channel(0);
     if let Some(nats) = config.nats_config() {
         // Several nodes: one bridges the broker into JetStream, each processes its partitions.

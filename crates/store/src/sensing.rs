@@ -77,7 +77,7 @@ pub struct SeriesPoint {
 }
 
 /// What a compaction did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Compaction {
     /// Raw readings folded into hourly roll-ups and removed.
     pub readings_removed: u64,

@@ -59,7 +59,7 @@ pub async fn push_alarm(State(state): State<AppState>, actor: Actor, request: Re
     let (body, snapshot) = if content_type.starts_with("multipart/form-data") {
         read_multipart(&state, request).await?
     } else {
-        let bytes = axum::body::to_bytes(request.into_body(), 64 * 1024).await.map_err(|_| ApiError::bad_request("body", "larger than 64 KiB"))?;
+        let bytes = axum::body::to_bytes(request.into_body(), ALARM_BYTES).await.map_err(|_| ApiError::bad_request("body", "larger than 64 KiB"))?;
         (parse_body(&bytes)?, None)
     };
     let alarm = Alarm::parse(
@@ -115,6 +115,21 @@ fn parse_body(bytes: &[u8]) -> ApiResult<AlarmBody> {
     serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request("body", format!("not a valid alarm: {e}")))
 }
 
+/// The largest alarm (JSON) accepted, alone or as a multipart part.
+const ALARM_BYTES: usize = 64 * 1024;
+
+/// A multipart part, read in chunks so an oversized one is refused without holding it all.
+async fn read_part(field: &mut axum::extract::multipart::Field<'_>, name: &str, max: usize) -> ApiResult<Vec<u8>> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|e| ApiError::bad_request(name, format!("unreadable: {e}")))? {
+        if bytes.len() + chunk.len() > max {
+            return Err(ApiError::bad_request(name, format!("larger than {max} bytes")));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
 /// The `alarm` part (JSON) and the `snapshot` part (its content type and bytes).
 async fn read_multipart(state: &AppState, request: Request) -> ApiResult<(AlarmBody, Option<(String, Vec<u8>)>)> {
     let mut multipart = Multipart::from_request(request, state).await.map_err(|e| ApiError::bad_request("body", format!("bad multipart body: {e}")))?;
@@ -123,21 +138,11 @@ async fn read_multipart(state: &AppState, request: Request) -> ApiResult<(AlarmB
     let max = state.max_media_bytes;
     while let Some(mut field) = multipart.next_field().await.map_err(|e| ApiError::bad_request("body", format!("bad multipart body: {e}")))? {
         match field.name().unwrap_or("") {
-            "alarm" => {
-                let bytes = field.bytes().await.map_err(|e| ApiError::bad_request("alarm", format!("unreadable: {e}")))?;
-                body = Some(parse_body(&bytes)?);
-            }
+            "alarm" => body = Some(parse_body(&read_part(&mut field, "alarm", ALARM_BYTES).await?)?),
             "snapshot" => {
                 let content_type = field.content_type().unwrap_or("application/octet-stream").to_string();
                 check_media_type("snapshot", &content_type)?;
-                // Read in chunks so an oversized upload is refused without holding it all.
-                let mut bytes = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(|e| ApiError::bad_request("snapshot", format!("unreadable: {e}")))? {
-                    if bytes.len() + chunk.len() > max {
-                        return Err(ApiError::bad_request("snapshot", format!("the attachment is larger than {max} bytes")));
-                    }
-                    bytes.extend_from_slice(&chunk);
-                }
+                let bytes = read_part(&mut field, "snapshot", max).await?;
                 snapshot = Some((content_type, bytes));
             }
             other => return Err(ApiError::bad_request(other, "unexpected part; send `alarm` and optionally `snapshot`")),

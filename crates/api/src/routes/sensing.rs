@@ -18,6 +18,8 @@ use crate::extract::{Actor, ApiJson, ApiPath, ApiQuery};
 use crate::workflow::SENSING_RULES_KEY;
 use crate::AppState;
 
+/// The longest bucket: a year.
+const MAX_BUCKET_SECONDS: i64 = 366 * 86_400;
 /// The most buckets one series request returns per device.
 const MAX_BUCKETS: i64 = 10_000;
 
@@ -95,8 +97,8 @@ impl SeriesWindow {
             return Err(ApiError::bad_request("from", "must be before to"));
         }
         let bucket_seconds = params.bucket.unwrap_or(3_600);
-        if bucket_seconds < 1 {
-            return Err(ApiError::bad_request("bucket", "must be at least 1 second"));
+        if !(1..=MAX_BUCKET_SECONDS).contains(&bucket_seconds) {
+            return Err(ApiError::bad_request("bucket", format!("must be 1 to {MAX_BUCKET_SECONDS} seconds (a year)")));
         }
         if (to - from) / (bucket_seconds * 1_000) > MAX_BUCKETS {
             return Err(ApiError::bad_request("bucket", format!("the period holds more than {MAX_BUCKETS} buckets; choose longer buckets")));
@@ -352,10 +354,7 @@ pub async fn send_command(
     ApiJson(request): ApiJson<CommandRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<DeviceCommand>)> {
     actor.require(Role::manages_devices, "send commands to devices")?;
-    let command = request.command.as_deref().map(str::trim).unwrap_or_default().to_string();
-    if command.is_empty() || command.len() > 64 || !command.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.') {
-        return Err(ApiError::bad_request("command", "1 to 64 letters, digits, '_', '-' or '.'"));
-    }
+    let command = linli_domain::text::parse_code("command", request.command.as_deref().unwrap_or_default())?;
     let params = request.params.unwrap_or(serde_json::Value::Object(Default::default()));
     if !params.is_object() {
         return Err(ApiError::bad_request("params", "must be a JSON object"));

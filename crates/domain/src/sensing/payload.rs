@@ -154,12 +154,11 @@ fn finite(field: &str, n: Option<f64>) -> Result<ReadingValue, PayloadError> {
 }
 
 fn attribute_name(field: &str, name: &str) -> Result<String, PayloadError> {
-    let ok = !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if ok {
-        Ok(name.to_string())
-    } else {
-        Err(InvalidField::new(field, format!("attribute name {name:?} must be 1-64 letters, digits, '_', '-' or '.'")))
-    }
+    // A code, as it stands: no trimming of what a device sent.
+    crate::text::parse_code(field, name)
+        .ok()
+        .filter(|code| code == name)
+        .ok_or_else(|| InvalidField::new(field, format!("attribute name {name:?} must be 1-64 letters, digits, '_', '-' or '.'")))
 }
 
 /// SenML (RFC 8428): base fields carry over to later records until replaced; times are seconds.

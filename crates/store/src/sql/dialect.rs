@@ -22,7 +22,6 @@ impl Dialect {
         }
     }
 
-    /// Locks the rows a SELECT reads until the transaction ends (SQLite's single writer needs none).
     /// The two-argument minimum and maximum functions.
     pub(crate) fn least_greatest(self) -> (&'static str, &'static str) {
         match self {
@@ -31,6 +30,7 @@ impl Dialect {
         }
     }
 
+    /// Locks the rows a SELECT reads until the transaction ends (SQLite's single writer needs none).
     pub(crate) fn for_update(self) -> &'static str {
         match self {
             Dialect::Sqlite => "",
