@@ -439,6 +439,11 @@ async fn merging_applications_and_calendar(app: App) {
     // A camera alarm below the rule's severity opens no order; a grid patrol's is proactive.
     let (_, camera) = app.post(&district, "/events", json!({"source": "camera_ai", "category": "safety.fire", "region_code": "c2", "severity": "minor"})).await;
     assert!(camera["order"].is_null(), "{camera}");
+    // A complaint joining that incident opens the order the camera's report did not.
+    let (_, complaint) = app.post(&district, "/events", json!({"source": "hotline_12345", "category": "safety.fire", "region_code": "c2"})).await;
+    assert_eq!((complaint["merged"].as_bool(), &complaint["incident"]["id"]), (Some(true), &camera["incident"]["id"]), "{complaint}");
+    assert_eq!(complaint["order"]["report_count"], 2, "{complaint}");
+    assert_eq!(app.get(&district, &format!("/incidents/{}", camera["incident"]["id"])).await["order_id"], complaint["order"]["id"]);
     let (_, patrol) = app.post(&district, "/events", json!({"source": "grid_patrol", "category": "env.sanitation", "region_code": "c2"})).await;
     assert_eq!((patrol["order"]["proactive"].as_bool(), patrol["order"]["holder"]["code"].as_str()), (Some(true), Some("s")));
     let proactive = app.get(&district, "/orders?proactive=true").await;

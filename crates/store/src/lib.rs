@@ -118,7 +118,8 @@ pub trait Store: Send + Sync + 'static {
     // --- Events, incidents, work orders ---------------------------------------------------
 
     /// Records an event, merges it into an open incident nearby (see `merge_target`) or opens a
-    /// new incident, and, for a new incident, opens `order` (its id, event and incident filled in).
+    /// new incident, and, for an incident without an order yet (new, or begun by a report that
+    /// opened none), opens `order` (its id, event and incident filled in).
     /// Merging into an incident that has an order counts the report on that order.
     async fn record_event(
         &self,

@@ -152,7 +152,9 @@ pub async fn decide(
             "work_order" => {
                 let request: OrderBody = serde_json::from_value(application.request.clone()).map_err(|e| ApiError::bad_request("request", e.to_string()))?;
                 let (order, created) = prepare_order(&state, &actor, request).await?;
-                let order = state.store.create_order(&actor.scope, &order, &[applied, approved, created], None).await?;
+                // Keyed by the application: a retried or concurrent approval opens one order.
+                let key = format!("application:{id}");
+                let order = state.store.create_order(&actor.scope, &order, &[applied, approved, created], Some(&key)).await?;
                 Some(order.id)
             }
             "whistle" => {

@@ -7,6 +7,10 @@ use super::event::{EventSource, Severity};
 use super::taxonomy::Urgency;
 use crate::error::Invalid;
 
+/// The longest time limit a setting may give, in minutes (a year): longer ones are mistakes, and
+/// far longer ones would overflow deadline arithmetic.
+const MAX_MINUTES: i64 = 366 * 24 * 60;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
@@ -184,20 +188,20 @@ impl Settings {
             ("ordinary", self.time_limits.ordinary),
             ("complex", self.time_limits.complex),
         ] {
-            if limit.respond_minutes <= 0 {
-                errors.push(format!("time_limits.{name}.respond_minutes"), "must be positive");
+            if !(1..=MAX_MINUTES).contains(&limit.respond_minutes) {
+                errors.push(format!("time_limits.{name}.respond_minutes"), "must be 1 minute to a year");
             }
             match (limit.resolve_minutes, limit.resolve_working_days) {
-                (Some(m), None) if m > 0 => {}
+                (Some(m), None) if (1..=MAX_MINUTES).contains(&m) => {}
                 (None, Some(d)) if (1..=365).contains(&d) => {}
-                _ => errors.push(format!("time_limits.{name}"), "give exactly one of resolve_minutes (> 0) or resolve_working_days (1 to 365)"),
+                _ => errors.push(format!("time_limits.{name}"), "give exactly one of resolve_minutes (1 to a year's) or resolve_working_days (1 to 365)"),
             }
         }
         if !(self.time_limits.warn_at_fraction > 0.0 && self.time_limits.warn_at_fraction < 1.0) {
             errors.push("time_limits.warn_at_fraction", "must be between 0 and 1");
         }
-        if self.whistle.emergency_minutes <= 0 || self.whistle.routine_minutes <= 0 {
-            errors.push("whistle", "deadlines must be positive");
+        if !(1..=MAX_MINUTES).contains(&self.whistle.emergency_minutes) || !(1..=MAX_MINUTES).contains(&self.whistle.routine_minutes) {
+            errors.push("whistle", "deadlines must be 1 minute to a year");
         }
         let r = &self.rates;
         for (name, w) in [

@@ -72,6 +72,15 @@ impl Dialect {
         }
     }
 
+    /// The statement that makes transactions writing the outbox take turns (see
+    /// `SqlStore::begin_outbox_write`). SQLite has one writer anyway.
+    pub(crate) fn outbox_lock_sql(self) -> Option<&'static str> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some("SELECT pg_advisory_xact_lock(74105118) IS NULL AS locked"),
+        }
+    }
+
     /// The operator for a substring search that ignores ASCII case (SQLite's LIKE already does).
     pub(crate) fn case_insensitive_like(self) -> &'static str {
         match self {

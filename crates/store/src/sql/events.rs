@@ -52,7 +52,7 @@ impl SqlStore {
         key: Option<&str>,
         at: i64,
     ) -> Result<EventOutcome> {
-        let mut tx = self.begin_write(false).await?;
+        let mut tx = self.begin_outbox_write().await?;
         if let Some(id) = self.idempotent_subject(&mut tx, key, "event").await? {
             return self.event_outcome(&mut tx, id).await;
         }
@@ -82,16 +82,17 @@ impl SqlStore {
                 sql.push(" AND i.region_id = ").arg(region.id);
             }
         }
-        sql.push(" LIMIT 200");
+        // The latest first: with more candidates than this, the most recent are the likeliest match.
+        sql.push(" ORDER BY i.last_at DESC LIMIT 200");
         let candidates = sql.fetch_all(&mut *tx).await?.iter().map(|row| incident_from_row(row).map(|(i, _)| i)).collect::<Result<Vec<_>>>()?;
         let merged_new = linli_domain::governance::event::NewEvent { position, ..new.clone() };
         let target = merge_target(&candidates, &merged_new, &record.region_code, merge).cloned();
 
         let (incident_id, merged) = match &target {
             Some(incident) => {
-                let mut sql = self.sql("UPDATE incidents SET report_count = report_count + 1, last_at = ");
-                let last = incident.last_at.max(new.occurred_at);
-                sql.arg(last).push(" WHERE id = ").arg(incident.id);
+                let (_, greatest) = self.dialect.least_greatest();
+                let mut sql = self.sql(&format!("UPDATE incidents SET report_count = report_count + 1, last_at = {greatest}(last_at, "));
+                sql.arg(new.occurred_at).push(") WHERE id = ").arg(incident.id);
                 sql.execute(&mut *tx).await?;
                 (incident.id, true)
             }
@@ -157,11 +158,13 @@ impl SqlStore {
                     self.push_outbox(&mut tx, at, "order.report_merged", &order_message(&next, &entries[0])).await?;
                 }
             }
-            (None, Some(template)) => {
+            // A new incident, or one that has none yet (a report that opens no order, e.g. a minor
+            // camera event, may have begun it): this report's rule opens its order.
+            (_, Some(template)) => {
                 let mut template = template.clone();
                 template.event_id = Some(event_id);
                 template.incident_id = Some(incident_id);
-                template.report_count = 1;
+                template.report_count = target.as_ref().map_or(1, |incident| incident.report_count + 1);
                 let mut created = HistoryEntry::new(at, "created", None);
                 created.to_status = Some(template.status.as_str().to_string());
                 created.to_unit = Some(template.holder.clone());

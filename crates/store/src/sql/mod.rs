@@ -115,6 +115,18 @@ impl SqlStore {
         Ok(tx)
     }
 
+    /// Starts a write transaction that will add to the outbox. On PostgreSQL these transactions
+    /// take turns (a lock taken first, before any row lock, so they cannot deadlock): outbox ids
+    /// come from a sequence when a row is inserted, not when it commits, and readers that move a
+    /// cursor past the highest id seen would otherwise skip a row that commits after a later one.
+    pub(crate) async fn begin_outbox_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.begin_write(false).await?;
+        if let Some(lock) = self.dialect.outbox_lock_sql() {
+            self.sql(lock).fetch_all(&mut *tx).await?;
+        }
+        Ok(tx)
+    }
+
     /// Starts a statement in this backend's dialect.
     pub(crate) fn sql(&self, text: &str) -> Sql {
         Sql::new(self.dialect, text)

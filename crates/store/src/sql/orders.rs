@@ -96,7 +96,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn create_order_impl(&self, scope: &Jurisdiction, order: &WorkOrder, entries: &[HistoryEntry], key: Option<&str>) -> Result<WorkOrder> {
-        let mut tx = self.begin_write(false).await?;
+        let mut tx = self.begin_outbox_write().await?;
         if let Some(id) = self.idempotent_subject(&mut tx, key, "order").await? {
             return Ok(self.order_row(&mut tx, id, false).await?.0);
         }
@@ -119,7 +119,7 @@ impl SqlStore {
         expected: Option<i64>,
         decide: Decide<'_, WorkOrder>,
     ) -> Result<(WorkOrder, Vec<HistoryEntry>)> {
-        let mut tx = self.begin_write(false).await?;
+        let mut tx = self.begin_outbox_write().await?;
         let (current, path) = self.order_row(&mut tx, id, true).await?;
         if let Some(expected) = expected {
             if expected != current.version {

@@ -70,7 +70,8 @@ impl SqlStore {
         sql.fetch_all(&self.reader).await?.iter().map(|row| from_doc(row, "doc")).collect()
     }
 
-    /// Queues a change for webhooks and the live stream, in the transaction that makes it.
+    /// Queues a change for webhooks and the live stream, in the transaction that makes it (begun
+    /// with `begin_outbox_write`, so outbox ids follow commit order).
     pub(crate) async fn push_outbox(&self, tx: &mut Tx, at: i64, topic: &str, payload: &serde_json::Value) -> Result<()> {
         let mut sql = self.sql("INSERT INTO outbox (at, topic, payload) VALUES ");
         sql.tuple([at.into(), topic.into(), payload.to_string().into()]);

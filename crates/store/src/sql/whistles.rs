@@ -29,7 +29,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn create_whistle_impl(&self, scope: &Jurisdiction, whistle: &Whistle, entries: &[HistoryEntry]) -> Result<Whistle> {
-        let mut tx = self.begin_write(false).await?;
+        let mut tx = self.begin_outbox_write().await?;
         let region = self.referenced_region(&mut *tx, scope, "region_code", &whistle.region_code).await?;
         let columns = [
             ("version", whistle.version.into()),
@@ -66,7 +66,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn update_whistle_impl(&self, scope: &Jurisdiction, id: i64, decide: Decide<'_, Whistle>) -> Result<(Whistle, Vec<HistoryEntry>)> {
-        let mut tx = self.begin_write(false).await?;
+        let mut tx = self.begin_outbox_write().await?;
         let (current, path) = self.whistle_row(&mut tx, id, true).await?;
         let (next, entries) = decide(&current, scope.covers_path(&path))?;
         let next = Whistle { id, version: current.version + 1, ..next };
@@ -129,7 +129,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn create_application_impl(&self, scope: &Jurisdiction, application: &Application) -> Result<Application> {
-        let mut tx = self.begin_write(false).await?;
+        let mut tx = self.begin_outbox_write().await?;
         let region = self.referenced_region(&mut *tx, scope, "region_code", &application.region_code).await?;
         let columns = [
             ("status", application.status.as_str().into()),
@@ -156,7 +156,7 @@ impl SqlStore {
 
     /// Records a decision on a pending application; refuses one already decided.
     pub(crate) async fn update_application_impl(&self, scope: &Jurisdiction, application: &Application) -> Result<()> {
-        let mut tx = self.begin_write(false).await?;
+        let mut tx = self.begin_outbox_write().await?;
         let mut sql = self.sql("SELECT status, region_path FROM applications WHERE id = ");
         sql.arg(application.id).push(self.dialect.for_update());
         let row = sql.fetch_optional(&mut *tx).await?.ok_or_else(|| StoreError::not_found("application", application.id))?;
