@@ -24,7 +24,7 @@ pub struct Inbound {
 }
 
 enum Ack {
-    Mqtt(rumqttc::v5::AsyncClient, Box<rumqttc::v5::mqttbytes::v5::Publish>),
+    Mqtt(std::sync::Arc<mqtt::Acker>, Box<rumqttc::v5::mqttbytes::v5::Publish>),
     JetStream(Box<async_nats::jetstream::Message>),
 }
 
@@ -37,11 +37,7 @@ impl Inbound {
     /// Tells the source the message is safely processed: the broker may forget it.
     pub async fn ack(&mut self) {
         match self.ack.take() {
-            Some(Ack::Mqtt(client, publish)) => {
-                if let Err(error) = client.ack(&publish).await {
-                    tracing::warn!(%error, topic = %self.topic, "acknowledging an MQTT message failed; the broker will redeliver it");
-                }
-            }
+            Some(Ack::Mqtt(acker, publish)) => acker.ack(publish),
             Some(Ack::JetStream(message)) => {
                 if let Err(error) = message.ack().await {
                     tracing::warn!(%error, topic = %self.topic, "acknowledging a JetStream message failed; it will be redelivered");

@@ -4,6 +4,7 @@
 //! acknowledged only once committed, in batches, and MQTT 3.1.1 brokers allow a client only a
 //! handful in flight (Mosquitto: 20), which would cap throughput at a few batches of 20. Devices
 //! may speak either version.
+use std::sync::Arc;
 use std::time::Duration;
 
 use rumqttc::v5::mqttbytes::v5::Packet;
@@ -105,6 +106,38 @@ impl MqttConfig {
     }
 }
 
+/// Sends a connection's acknowledgements without ever waiting on its event loop: the loop may
+/// itself be waiting for room in the channel to processing (the broker can send past Receive
+/// Maximum, as Mosquitto 2.0 does with a backlog), and processing waiting on it would stall
+/// both. When the client's queue is full, acknowledgements go, in order, through one task that
+/// waits for room (one waiter: flume's cost per waiting sender made thousands of them
+/// quadratic).
+pub(crate) struct Acker {
+    client: AsyncClient,
+    spill: mpsc::UnboundedSender<Box<rumqttc::v5::mqttbytes::v5::Publish>>,
+}
+
+impl Acker {
+    fn start(client: AsyncClient) -> Arc<Self> {
+        let (spill, mut spilled) = mpsc::unbounded_channel::<Box<rumqttc::v5::mqttbytes::v5::Publish>>();
+        let waiting = client.clone();
+        tokio::spawn(async move {
+            while let Some(publish) = spilled.recv().await {
+                if let Err(error) = waiting.ack(&publish).await {
+                    tracing::warn!(%error, "acknowledging an MQTT message failed; the broker will redeliver it");
+                }
+            }
+        });
+        Arc::new(Acker { client, spill })
+    }
+
+    pub(crate) fn ack(&self, publish: Box<rumqttc::v5::mqttbytes::v5::Publish>) {
+        if self.client.try_ack(&publish).is_err() {
+            let _ = self.spill.send(publish);
+        }
+    }
+}
+
 /// Connected (or connecting) subscribers sharing the device topics.
 pub struct MqttSource {
     config: MqttConfig,
@@ -117,8 +150,9 @@ impl MqttSource {
         let connections = (0..count)
             .map(|n| {
                 let id = if count == 1 { config.client_id.clone() } else { format!("{}-{n}", config.client_id) };
-                // Room for an acknowledgement of every in-flight message, so acknowledging never waits.
-                Ok(AsyncClient::new(config.options(&id)?, usize::from(config.in_flight.max(1)) + 100))
+                // Room for acknowledgements of ten times the in-flight messages: the broker may send
+                // past Receive Maximum (Mosquitto 2.0 does, with a backlog on reconnection).
+                Ok(AsyncClient::new(config.options(&id)?, usize::from(config.in_flight.max(1)) * 10))
             })
             .collect::<Result<_, BusError>>()?;
         Ok(MqttSource { config, connections })
@@ -151,6 +185,7 @@ async fn receive(url: String, filters: Vec<String>, client: AsyncClient, mut eve
     // millisecond); forgotten wholesale when large, by then the times it held are long past.
     const MAX_STAMPS: usize = 1 << 18;
     let mut stamps: std::collections::HashMap<u64, i64> = std::collections::HashMap::new();
+    let acker = Acker::start(client.clone());
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
@@ -175,7 +210,7 @@ async fn receive(url: String, filters: Vec<String>, client: AsyncClient, mut eve
                 }
                 // The acknowledgement needs only the packet id: the payload is not kept twice.
                 let payload = std::mem::take(&mut publish.payload).to_vec();
-                let message = Inbound { topic, payload, received_at, ack: Some(Ack::Mqtt(client.clone(), Box::new(publish))) };
+                let message = Inbound { topic, payload, received_at, ack: Some(Ack::Mqtt(acker.clone(), Box::new(publish))) };
                 // The channel holds every in-flight message (see `channel_capacity`), so this does
                 // not wait and the event loop keeps answering the broker.
                 if inbound.send(message).await.is_err() {
