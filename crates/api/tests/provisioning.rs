@@ -7,6 +7,8 @@
 #[allow(dead_code)]
 mod common;
 
+use std::io::Write as _;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,11 +43,13 @@ impl Drop for Broker {
 /// A Mosquitto of the test's own, with the plugin and an admin `admin` / `admin-secret`.
 fn start_broker() -> Option<Broker> {
     if std::env::var("LINLI_TEST_MQTT_URL").map_or(true, |v| v.is_empty()) {
-        eprintln!("skipped: provisioning needs Mosquitto (LINLI_TEST_MQTT_URL unset)");
+        // Straight to stderr: the test harness hides what `eprintln!` prints for a passing test.
+        let _ = writeln!(std::io::stderr(), "skipped: provisioning needs Mosquitto (LINLI_TEST_MQTT_URL unset)");
         return None;
     }
     let Some(plugin) = PLUGIN_PATHS.iter().find(|p| std::path::Path::new(p).exists()) else {
-        eprintln!("skipped: provisioning needs Mosquitto's dynamic-security plugin, not found");
+        // Straight to stderr: the test harness hides what `eprintln!` prints for a passing test.
+        let _ = writeln!(std::io::stderr(), "skipped: provisioning needs Mosquitto's dynamic-security plugin, not found");
         return None;
     };
     let dir = tempfile::tempdir().unwrap();

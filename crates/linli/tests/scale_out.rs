@@ -4,6 +4,7 @@
 //!
 //! Needs the machine's PostgreSQL, Mosquitto and NATS: `LINLI_TEST_DATABASE_URL`,
 //! `LINLI_TEST_MQTT_URL` and `LINLI_TEST_NATS_URL`; skipped, visibly, without them.
+use std::io::Write as _;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc as std_mpsc;
@@ -26,7 +27,11 @@ fn services() -> Option<Services> {
     match (var("LINLI_TEST_DATABASE_URL"), var("LINLI_TEST_MQTT_URL"), var("LINLI_TEST_NATS_URL")) {
         (Some(database), Some(mqtt), Some(nats)) => Some(Services { database, mqtt, nats }),
         _ => {
-            eprintln!("skipped: scale-out needs LINLI_TEST_DATABASE_URL, LINLI_TEST_MQTT_URL and LINLI_TEST_NATS_URL (PostgreSQL, Mosquitto, NATS)");
+            // Straight to stderr: the test harness hides what `eprintln!` prints for a passing test.
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: scale-out needs LINLI_TEST_DATABASE_URL, LINLI_TEST_MQTT_URL and LINLI_TEST_NATS_URL (PostgreSQL, Mosquitto, NATS)"
+            );
             None
         }
     }

@@ -7,6 +7,7 @@ use linli_domain::person::ResidentInput;
 use linli_domain::region::{RegionInput, RegionPatch};
 use linli_domain::{BBox, DwellingRelation, Level, NewDevice, NewOrganisation, NewRegion, NewResident, Role};
 use linli_store::*;
+use std::io::Write as _;
 
 mod backends {
     use super::*;
@@ -32,7 +33,8 @@ mod backends {
     /// A fresh schema per test in the database named by `LINLI_TEST_DATABASE_URL`.
     pub async fn postgres() -> Option<TestStore> {
         let Ok(url) = std::env::var("LINLI_TEST_DATABASE_URL") else {
-            eprintln!("skipped: LINLI_TEST_DATABASE_URL is not set, PostgreSQL not tested");
+            // Straight to stderr: the test harness hides what `eprintln!` prints for a passing test.
+            let _ = writeln!(std::io::stderr(), "skipped: LINLI_TEST_DATABASE_URL is not set, PostgreSQL not tested");
             return None;
         };
         let schema = format!("linli_test_{}_{}", std::process::id(), rand_suffix());

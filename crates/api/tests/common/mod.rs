@@ -1,6 +1,7 @@
 //! What the HTTP test files share: a PostgreSQL store in a fresh schema, and users.
 use linli_api::{provision_user, UserBody};
 use linli_store::SqlStore;
+use std::io::Write as _;
 
 /// The password of every test user.
 pub const PASSWORD: &str = "test-password";
@@ -9,7 +10,8 @@ pub const PASSWORD: &str = "test-password";
 /// saying so) when the variable is unset.
 pub async fn postgres_store(prefix: &str) -> Option<SqlStore> {
     let Ok(url) = std::env::var("LINLI_TEST_DATABASE_URL") else {
-        eprintln!("skipped: LINLI_TEST_DATABASE_URL is not set, PostgreSQL not tested");
+        // Straight to stderr: the test harness hides what `eprintln!` prints for a passing test.
+        let _ = writeln!(std::io::stderr(), "skipped: LINLI_TEST_DATABASE_URL is not set, PostgreSQL not tested");
         return None;
     };
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() % 1_000_000_000;
