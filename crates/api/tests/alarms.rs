@@ -20,7 +20,8 @@ struct App {
 async fn start(store: SqlStore, dir: tempfile::TempDir) -> App {
     let regions = [("d", "district", None), ("s", "street", Some("d")), ("c1", "community", Some("s")), ("c2", "community", Some("s"))];
     common::place(&store, &regions, &["dept.police"], &[("cam-1", "camera", "c1"), ("cam-2", "camera", "c2")]).await;
-    common::provision(&store, &[("edge", "integrator", Some("c1"), None), ("community", "community_worker", Some("c1"), None)]).await;
+    common::provision(&store, &[("edge", "integrator", Some("c1"), None), ("community", "community_worker", Some("c1"), None), ("admin", "admin", None, None)])
+        .await;
     let mut state = AppState::new(Arc::new(store));
     let media_dir = dir.path().join("media");
     state.media_dir = Arc::new(media_dir.clone());
@@ -106,6 +107,15 @@ async fn alarms_become_events_with_evidence(app: App) {
     assert_eq!(app.json(&community, json!({"camera_id": "cam-1", "type": "crowd"})).await.0, 403);
     assert_eq!(app.send(&edge, "application/json", b"{".to_vec()).await.1["errors"][0]["field"], "body");
     assert_eq!(app.json(&edge, json!({"camera_id": "cam-1", "type": "crowd", "colour": "red"})).await.0, 400);
+    // Every refused alarm is kept with its reason; refusals of the caller (403) are not.
+    let admin = app.login("admin").await;
+    let letters: Value = app.client.get(format!("{}/sensing/dead-letters", app.base)).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    let letters = letters.as_array().unwrap();
+    assert!(letters.iter().all(|l| l["source"] == "http:/api/v1/alarms"), "{letters:?}");
+    assert!(letters[0]["reason"].as_str().unwrap().contains("colour"), "{}", letters[0]);
+    assert_eq!(letters[0]["device_code"], "cam-1");
+    assert!(letters.iter().any(|l| l["reason"].as_str().unwrap().contains("type") && l["payload"].as_str().unwrap().contains("ufo")), "{letters:?}");
+    assert!(letters.iter().any(|l| l["device_code"] == "cam-9"), "{letters:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

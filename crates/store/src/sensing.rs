@@ -21,7 +21,8 @@ pub struct DeadLetter {
     #[serde(with = "linli_domain::time::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub at: i64,
-    /// Where it came from: `mqtt:TOPIC`, `http:/alarms`, …
+    /// Where it came from: the device topic, `rule:{rule}` or `status:{device}` (an event the
+    /// message caused was refused), or `http:/api/v1/alarms`.
     pub source: String,
     pub device_code: Option<String>,
     pub reason: String,

@@ -55,13 +55,35 @@ pub struct AlarmBody {
     security(("bearer" = [])))]
 pub async fn push_alarm(State(state): State<AppState>, actor: Actor, request: Request) -> ApiResult<(StatusCode, axum::Json<EventOutcome>)> {
     actor.require(Role::pushes_alarms, "push camera alarms")?;
+    // The alarm as sent, kept with the reason when it is refused.
+    let mut raw = Vec::new();
+    let result = receive_alarm(&state, &actor, request, &mut raw).await;
+    if let Err(error) = &result {
+        if matches!(error.status, StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND) {
+            metrics::counter!("linli_alarms_refused_total").increment(1);
+            let fields: Vec<String> = error.errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+            let reason = if fields.is_empty() { error.message.clone() } else { fields.join("; ") };
+            // Read loosely: the alarm may be refused for not being an alarm at all.
+            let camera = serde_json::from_slice::<serde_json::Value>(&raw).ok().and_then(|v| v["camera_id"].as_str().map(str::to_string));
+            let payload = String::from_utf8_lossy(&raw[..raw.len().min(ALARM_BYTES)]).into_owned();
+            let letter = linli_store::DeadLetter { id: 0, at: state.now(), source: "http:/api/v1/alarms".into(), device_code: camera, reason, payload };
+            if let Err(error) = state.store.record_dead_letter(&letter).await {
+                tracing::error!(%error, "keeping a refused alarm as a dead letter failed");
+            }
+        }
+    }
+    result
+}
+
+async fn receive_alarm(state: &AppState, actor: &Actor, request: Request, raw: &mut Vec<u8>) -> ApiResult<(StatusCode, axum::Json<EventOutcome>)> {
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
-    let (body, snapshot) = if content_type.starts_with("multipart/form-data") {
-        read_multipart(&state, request).await?
+    let snapshot = if content_type.starts_with("multipart/form-data") {
+        read_multipart(state, request, raw).await?
     } else {
-        let bytes = axum::body::to_bytes(request.into_body(), ALARM_BYTES).await.map_err(|_| ApiError::bad_request("body", "larger than 64 KiB"))?;
-        (parse_body(&bytes)?, None)
+        *raw = axum::body::to_bytes(request.into_body(), ALARM_BYTES).await.map_err(|_| ApiError::bad_request("body", "larger than 64 KiB"))?.to_vec();
+        None
     };
+    let body = parse_body(raw)?;
     let alarm = Alarm::parse(
         AlarmInput {
             camera_id: body.camera_id.as_deref(),
@@ -131,14 +153,14 @@ async fn read_part(field: &mut axum::extract::multipart::Field<'_>, name: &str, 
 }
 
 /// The `alarm` part (JSON) and the `snapshot` part (its content type and bytes).
-async fn read_multipart(state: &AppState, request: Request) -> ApiResult<(AlarmBody, Option<(String, Vec<u8>)>)> {
+async fn read_multipart(state: &AppState, request: Request, alarm: &mut Vec<u8>) -> ApiResult<Option<(String, Vec<u8>)>> {
     let mut multipart = Multipart::from_request(request, state).await.map_err(|e| ApiError::bad_request("body", format!("bad multipart body: {e}")))?;
     let mut body = None;
     let mut snapshot = None;
     let max = state.max_media_bytes;
     while let Some(mut field) = multipart.next_field().await.map_err(|e| ApiError::bad_request("body", format!("bad multipart body: {e}")))? {
         match field.name().unwrap_or("") {
-            "alarm" => body = Some(parse_body(&read_part(&mut field, "alarm", ALARM_BYTES).await?)?),
+            "alarm" => body = Some(read_part(&mut field, "alarm", ALARM_BYTES).await?),
             "snapshot" => {
                 let content_type = field.content_type().unwrap_or("application/octet-stream").to_string();
                 check_media_type("snapshot", &content_type)?;
@@ -148,5 +170,6 @@ async fn read_multipart(state: &AppState, request: Request) -> ApiResult<(AlarmB
             other => return Err(ApiError::bad_request(other, "unexpected part; send `alarm` and optionally `snapshot`")),
         }
     }
-    Ok((body.ok_or_else(|| ApiError::bad_request("alarm", "the multipart body has no `alarm` part"))?, snapshot))
+    *alarm = body.ok_or_else(|| ApiError::bad_request("alarm", "the multipart body has no `alarm` part"))?;
+    Ok(snapshot)
 }
