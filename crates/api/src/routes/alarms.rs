@@ -98,7 +98,7 @@ async fn receive_alarm(state: &AppState, actor: &Actor, request: Request, raw: &
     let camera = state.store.get_device(&actor.scope, &alarm.camera_code).await?;
     // Kept only once the alarm is known good, so a refused alarm leaves nothing behind.
     let snapshot = match snapshot {
-        Some((content_type, bytes)) => Some(store_media(&state, "snapshot", &content_type, &bytes).await?.id),
+        Some((content_type, bytes)) => Some(store_media(state, "snapshot", &content_type, &bytes).await?.id),
         None => body.snapshot.clone(),
     };
     let (category, severity) = alarm.alarm_type.event();
@@ -127,7 +127,7 @@ async fn receive_alarm(state: &AppState, actor: &Actor, request: Request, raw: &
         attributes,
         ..EventBody::default()
     };
-    let mut outcome = record(&state, Some(&actor), event, None).await?;
+    let mut outcome = record(state, Some(actor), event, None).await?;
     metrics::counter!("linli_alarms_total", "type" => alarm.alarm_type.as_str()).increment(1);
     mask_outcome(&mut outcome, actor.role());
     Ok((StatusCode::CREATED, axum::Json(outcome)))
