@@ -11,6 +11,7 @@ mod open311;
 mod ops;
 mod routes;
 pub mod sensing;
+mod ui;
 pub mod workers;
 mod workflow;
 
@@ -165,6 +166,7 @@ fn api_v1() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::whistles::router())
         .merge(routes::applications::router())
         .merge(routes::rates::router())
+        .merge(routes::cockpit::router())
         .merge(routes::config::router())
         .merge(routes::media::router())
         .merge(routes::stream::router())
@@ -196,7 +198,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", api)
         .nest("/open311/v2", open311::router())
         .merge(ops::router())
-        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .fallback(ui::serve)
         .method_not_allowed_fallback(|| async {
             ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not accept that method")
         })

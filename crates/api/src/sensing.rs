@@ -166,6 +166,8 @@ impl Ingest {
                 description: Some(format!("{}（{}）：{} = {}", firing.title, device.name, firing.rule_code, firing.value)),
                 occurred_at: Some(linli_domain::time::format_rfc3339(firing.at)),
                 external_id: Some(format!("{}/{}/{}", device.code, firing.rule_code, firing.at)),
+                // The rule names the scene the cockpit counts the event under (垃圾满溢, …).
+                attributes: linli_domain::Attributes::from_iter([("rule".to_string(), firing.rule_code.clone().into())]),
                 ..EventBody::default()
             };
             self.raise(&device, body, (&format!("rule:{}", firing.rule_code), firing.at, &[]), &mut letters).await?;

@@ -53,13 +53,15 @@ async fn sweep_loop(state: AppState) {
 }
 
 /// Publishes committed outbox messages to the live stream, whichever process wrote them. With
-/// nobody subscribed it reads nothing, and a first subscriber starts from the newest message.
+/// nobody subscribed it only follows the newest id (one indexed MAX), so a first subscriber gets
+/// everything after the head it was told (see `routes::stream`), even what commits before the
+/// next tick.
 async fn stream_loop(state: AppState) {
-    let mut cursor: Option<i64> = None;
+    let mut cursor: Option<i64> = state.store.outbox_head().await.ok();
     loop {
         tokio::time::sleep(STREAM_EVERY).await;
         if state.live.receiver_count() == 0 {
-            cursor = None;
+            cursor = state.store.outbox_head().await.ok();
             continue;
         }
         let after = match cursor {

@@ -110,6 +110,7 @@ async fn start(store: SqlStore, dir: tempfile::TempDir) -> App {
             ("fire", "department_handler", None, Some("dept.fire")),
             ("urban", "department_handler", None, Some("dept.urban_mgmt")),
             ("leader", "leader", Some("d"), None),
+            ("resident", "resident", Some("c1"), None),
         ],
     )
     .await;
@@ -143,7 +144,14 @@ macro_rules! suite {
     };
 }
 
-suite!(the_whole_chain, open311_georeport_v2, bad_input_and_concurrency, merging_applications_and_calendar, webhooks_and_live_stream);
+suite!(
+    the_whole_chain,
+    open311_georeport_v2,
+    bad_input_and_concurrency,
+    merging_applications_and_calendar,
+    webhooks_and_live_stream,
+    cockpit_counts_and_residents_follow_their_reports
+);
 
 fn t(start: i64, offset: i64) -> String {
     format_rfc3339(start + offset)
@@ -639,8 +647,11 @@ async fn webhooks_and_live_stream(app: App) {
 
     // The stream, authenticated as a browser would: the token in the query.
     let ws_url = format!("{}/api/v1/stream?topics=order.&access_token={district}", app.base.replace("http://", "ws://"));
-    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url.clone()).await.unwrap();
+    let hello = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next()).await.expect("a hello within 10 s").unwrap().unwrap();
+    let hello: Value = serde_json::from_str(hello.to_text().unwrap()).unwrap();
+    assert_eq!(hello["topic"], "stream.hello", "{hello}");
+    let head = hello["payload"]["head"].as_i64().unwrap();
 
     let (_, outcome) = app
         .post(
@@ -657,6 +668,20 @@ async fn webhooks_and_live_stream(app: App) {
     assert_eq!(message["payload"]["order"]["id"], order_id);
     assert!(message["payload"]["order"]["requester"].get("phone").is_none(), "{message}");
 
+    // A screen that lost its connection passes the last id it saw and gets what it missed.
+    let (mut again, _) = tokio_tungstenite::connect_async(format!("{ws_url}&after={head}")).await.unwrap();
+    let mut replayed = Vec::new();
+    while replayed.len() < 2 {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), again.next()).await.expect("a replayed frame within 10 s").unwrap().unwrap();
+        replayed.push(serde_json::from_str::<Value>(frame.to_text().unwrap()).unwrap());
+    }
+    assert_eq!((replayed[0]["topic"].as_str(), replayed[0]["payload"]["head"].as_i64()), (Some("stream.hello"), Some(head)));
+    assert_eq!((replayed[1]["id"].clone(), replayed[1]["topic"].clone()), (message["id"].clone(), message["topic"].clone()));
+    match tokio_tungstenite::connect_async(format!("{ws_url}&after=-1")).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status().as_u16(), 400),
+        other => panic!("a negative after must be refused: {:?}", other.map(|(_, r)| r.status())),
+    }
+
     let (headers, body) = tokio::time::timeout(std::time::Duration::from_secs(15), received.recv()).await.expect("a delivery within 15 s").unwrap();
     assert_eq!(headers["x-linli-topic"], "order.created");
     let timestamp = headers["x-linli-timestamp"].to_str().unwrap();
@@ -665,4 +690,64 @@ async fn webhooks_and_live_stream(app: App) {
     assert_eq!(delivered["payload"]["order"]["id"], order_id);
     // Webhooks are for integrations the administrator trusts: they get the whole record.
     assert_eq!(delivered["payload"]["order"]["requester"]["phone"], "13800001111");
+}
+
+/// The cockpit counts today's orders, events and scenes per area; residents list the orders they
+/// asked for; an action may carry where the actor stands.
+async fn cockpit_counts_and_residents_follow_their_reports(app: App) {
+    let (leader, district, street, resident) = (app.login("leader").await, app.login("district").await, app.login("street").await, app.login("resident").await);
+    let (status, mine) =
+        app.post(&resident, "/events", json!({"category": "env.noise", "region_code": "c1", "lon": 116.32, "lat": 40.07, "title": "楼下施工噪声"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{mine}");
+    let (status, _) = app
+        .post(
+            &district,
+            "/events",
+            json!({"source": "camera_ai", "category": "safety.public_order", "region_code": "c2", "severity": "minor", "attributes": {"alarm_type": "crowd"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) =
+        app.post(&street, "/events", json!({"source": "grid_patrol", "category": "build.group_rental", "region_code": "c1", "title": "疑似群租"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let cockpit = app.get(&leader, "/cockpit").await;
+    assert_eq!(cockpit["region"]["code"], "d", "{cockpit}");
+    assert_eq!((cockpit["events_today"].as_i64(), cockpit["orders_today"].as_i64(), cockpit["orders_open"].as_i64()), (Some(3), Some(2), Some(2)), "{cockpit}");
+    let scenes: Vec<(String, i64)> =
+        cockpit["scenes"].as_array().unwrap().iter().map(|s| (s["scene"].as_str().unwrap().to_string(), s["count"].as_i64().unwrap())).collect();
+    assert_eq!(scenes, vec![("crowd".to_string(), 1), ("group_rental".to_string(), 1)]);
+    assert_eq!(cockpit["areas"][0]["code"], "s");
+    assert_eq!(cockpit["areas"][0]["events_today"], 3);
+    assert_eq!(cockpit["trend"].as_array().unwrap().iter().map(|d| d["count"].as_i64().unwrap()).sum::<i64>(), 3);
+    assert_eq!(cockpit["trend"][0]["day"], "2026-11-23");
+    let street_view = app.get(&leader, "/cockpit?region=s").await;
+    let areas: Vec<(String, i64, i64)> = street_view["areas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["code"].as_str().unwrap().to_string(), a["events_today"].as_i64().unwrap(), a["orders_open"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(areas, vec![("c1".to_string(), 2, 2), ("c2".to_string(), 1, 0)]);
+    let (status, _) = app.call(reqwest::Method::GET, Some(&leader), "/api/v1/cockpit?region=nowhere", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app.call(reqwest::Method::GET, Some(&resident), "/api/v1/cockpit", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The resident sees their own order, and only it.
+    let order_id = mine["order"]["id"].as_i64().unwrap();
+    let listed = app.get(&resident, "/orders").await;
+    let ids: Vec<i64> = listed["items"].as_array().unwrap().iter().map(|o| o["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, vec![order_id]);
+    assert_eq!(app.get(&district, "/orders").await["items"].as_array().unwrap().len(), 2);
+
+    // Where the actor stood is kept with the action, with the distance to the place.
+    let order = app.act(&district, order_id, json!({"action": "comment", "note": "到场查看", "lon": 116.321, "lat": 40.07})).await;
+    let history = app.get(&district, &format!("/orders/{order_id}/history")).await;
+    let last = history.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["data"]["position"], json!({"lon": 116.321, "lat": 40.07}), "{last}");
+    assert!((80.0..90.0).contains(&last["data"]["distance_m"].as_f64().unwrap()), "{last}");
+    let (status, body) =
+        app.post(&district, &format!("/orders/{order_id}/actions"), json!({"action": "comment", "note": "x", "lon": 116.3, "version": order["version"]})).await;
+    assert_eq!((status, body["errors"][0]["field"].as_str().or(body["message"].as_str()).is_some()), (StatusCode::BAD_REQUEST, true), "{body}");
 }

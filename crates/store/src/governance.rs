@@ -42,6 +42,8 @@ pub struct OrderFilter {
     pub proactive: Option<bool>,
     pub overdue: Option<bool>,
     pub supervised: Option<bool>,
+    /// Orders a platform user asked for (a resident's own reports).
+    pub requester_id: Option<i64>,
     pub created_from: Option<i64>,
     pub created_to: Option<i64>,
 }
@@ -157,4 +159,77 @@ pub struct MediaInfo {
     #[serde(with = "linli_domain::time::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: i64,
+}
+
+/// What the cockpit asks of a place (`within_code`, default the caller's jurisdiction): counts
+/// since `day_start` (today), events per day and category since `trend_from`, and the same open
+/// and overdue counts for each of `areas` (codes of nodes below, such as its streets).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SituationQuery {
+    pub within_code: Option<String>,
+    pub day_start: i64,
+    pub trend_from: i64,
+    pub areas: Vec<String>,
+}
+
+/// A place's situation: its orders, events and devices, counted.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, utoipa::ToSchema)]
+pub struct Situation {
+    /// Orders created today.
+    pub orders_today: i64,
+    /// Orders whose resolution clock runs (new, dispatched, accepted, in progress, returned).
+    pub orders_open: i64,
+    /// Open orders past their resolution deadline.
+    pub orders_overdue: i64,
+    /// Orders closed today.
+    pub orders_closed_today: i64,
+    /// Events reported today.
+    pub events_today: i64,
+    /// Today's events by category, most first.
+    pub events_by_category: Vec<CategoryCount>,
+    /// Today's events by scene (`throwing`, `illegal_parking`, `fire_lane_blocked`, `intrusion`,
+    /// `crowd`, `group_rental`, `bin_overflow`); scenes without events are left out.
+    pub scenes: Vec<SceneCount>,
+    /// Events per Beijing day and category since `trend_from`.
+    pub trend: Vec<DayCount>,
+    /// Counts for each requested area, in the order asked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub areas: Vec<AreaCount>,
+    /// Devices by kind and status.
+    pub devices: Vec<DeviceCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CategoryCount {
+    pub category: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct SceneCount {
+    pub scene: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DayCount {
+    /// The Beijing date, `YYYY-MM-DD`.
+    pub day: String,
+    pub category: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AreaCount {
+    pub code: String,
+    pub orders_open: i64,
+    pub orders_overdue: i64,
+    pub events_today: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DeviceCount {
+    pub kind: String,
+    pub status: String,
+    pub count: i64,
 }

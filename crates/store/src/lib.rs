@@ -156,6 +156,8 @@ pub trait Store: Send + Sync + 'static {
     /// Ids of orders whose next deadline check is due at `now`.
     async fn orders_due_for_check(&self, now: i64, limit: u32) -> Result<Vec<i64>>;
     async fn rate_counts(&self, scope: &Jurisdiction, query: &RateQuery) -> Result<RateCounts>;
+    /// The cockpit's counts of a place (see [`SituationQuery`]).
+    async fn situation(&self, scope: &Jurisdiction, query: &SituationQuery) -> Result<Situation>;
 
     // --- Whistles and applications ------------------------------------------------------------
 

@@ -5,7 +5,7 @@ use linli_domain::governance::event::{parse_evidence, parse_text, Reporter};
 use linli_domain::governance::order::{allowed_actions, apply, authorize, open_order, sweep, ActionContext, ActorRef, Command, HistoryEntry, OrderSeed};
 use linli_domain::governance::{taxonomy, Action, EventSource, OrderStatus, Satisfaction, Unit, UnitKind, Urgency, WorkOrder};
 use linli_domain::text::non_empty;
-use linli_domain::{InvalidField, Role};
+use linli_domain::{InvalidField, Position, Role};
 use linli_store::{Jurisdiction, OrderFilter, Page};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -165,11 +165,15 @@ fn unit_key_param(field: &str, raw: Option<&str>) -> ApiResult<Option<String>> {
     Ok(Some(format!("{kind}:{}", linli_domain::text::parse_code(field, code)?)))
 }
 
-/// Lists work orders located in the caller's jurisdiction, newest first.
+/// Lists work orders located in the caller's jurisdiction, newest first. Residents get the orders
+/// they asked for (their reports), wherever they are.
 #[utoipa::path(get, path = "/orders", tag = "orders", params(OrderQuery),
     responses((status = 200, body = Page<WorkOrder>), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list_orders(State(state): State<AppState>, actor: Actor, ApiQuery(query): ApiQuery<OrderQuery>) -> ApiResult<axum::Json<Page<WorkOrder>>> {
-    actor.require(Role::reads_people, "list work orders")?;
+    let resident = actor.role() == Role::Resident;
+    if !resident {
+        actor.require(Role::reads_people, "list work orders")?;
+    }
     let statuses = query
         .status
         .as_deref()
@@ -197,9 +201,13 @@ pub async fn list_orders(State(state): State<AppState>, actor: Actor, ApiQuery(q
         proactive: query.proactive,
         overdue: query.overdue,
         supervised: query.supervised,
+        requester_id: resident.then_some(actor.user.id),
         created_from: time_param("from", query.from.as_deref())?,
         created_to: time_param("to", query.to.as_deref())?,
     };
+    if resident {
+        scope = Jurisdiction::everywhere();
+    }
     let mut page = state.store.list_orders(&scope, &filter, &page_request(query.limit, query.cursor.as_deref())?).await?;
     for order in &mut page.items {
         mask_reporter(&mut order.requester, actor.role());
@@ -271,6 +279,10 @@ pub struct ActionBody {
     pub solved: Option<bool>,
     /// Callback: satisfied (满意), basically_satisfied (基本满意) or unsatisfied (不满意).
     pub satisfaction: Option<String>,
+    /// Where the actor is (WGS84), e.g. a grid worker checking in on site with `start`: kept in the
+    /// history entry's `data.position`, with `data.distance_m` from the order's place.
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -377,6 +389,11 @@ pub async fn act_on_order(
         _ => None,
     };
     let command = command(action, &body, to, actor.role())?;
+    let position = match (body.lon, body.lat) {
+        (Some(lon), Some(lat)) => Some(Position::parse("lon", lon, lat)?),
+        (None, None) => None,
+        _ => return Err(ApiError::bad_request(if body.lon.is_none() { "lon" } else { "lat" }, "give lon and lat together")),
+    };
     if let Command::Resolve { attachments, .. } | Command::Comment { attachments, .. } = &command {
         check_media(&state, "attachments", attachments).await?;
     }
@@ -390,7 +407,18 @@ pub async fn act_on_order(
         }
         authorize(&user, order, action, covered).map_err(|why| ApiError::forbidden(why).refuse())?;
         let ctx = ActionContext { now, actor: ActorRef::of(&user), limits: &settings.time_limits, calendar: &calendar };
-        let (next, entry) = apply(order, command.clone(), &ctx).map_err(|e| ApiError::from(e).refuse())?;
+        let (next, mut entry) = apply(order, command.clone(), &ctx).map_err(|e| ApiError::from(e).refuse())?;
+        if let Some(at) = position {
+            let mut data = match std::mem::take(&mut entry.data) {
+                serde_json::Value::Object(map) => map,
+                _ => serde_json::Map::new(),
+            };
+            data.insert("position".into(), serde_json::json!({ "lon": at.lon, "lat": at.lat }));
+            if let Some(place) = order.position {
+                data.insert("distance_m".into(), serde_json::json!(at.distance_m(place).round()));
+            }
+            entry.data = serde_json::Value::Object(data);
+        }
         Ok((next, vec![entry]))
     };
     let (mut order, mut entries) = state.store.update_order(&scope, id, expected, &decide).await?;

@@ -1,6 +1,6 @@
 //! `/rates`: the three rates (响应率, 解决率, 满意率) per region, organisation and period.
 use axum::extract::State;
-use linli_domain::governance::calendar::{beijing_day, BEIJING_OFFSET_MS};
+use linli_domain::governance::calendar::beijing_month_start;
 use linli_domain::governance::rates::{three_rates, ThreeRates};
 use linli_domain::governance::settings::RateFormula;
 use linli_domain::Role;
@@ -61,10 +61,7 @@ pub async fn get_rates(State(state): State<AppState>, actor: Actor, ApiQuery(que
     let to = time_param("to", query.to.as_deref())?.unwrap_or(now + 1);
     let from = match time_param("from", query.from.as_deref())? {
         Some(from) => from,
-        None => {
-            let (y, m, _) = linli_domain::time::date_of_days(beijing_day(now));
-            linli_domain::time::days_from_civil(y, m, 1) * 86_400_000 - BEIJING_OFFSET_MS
-        }
+        None => beijing_month_start(now),
     };
     if from >= to {
         return Err(ApiError::bad_request("from", "must be before to"));

@@ -5,8 +5,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use linli_domain::Role;
-use linli_store::{NewWebhook, OutboxMessage, Webhook};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use linli_store::{Jurisdiction, NewWebhook, OutboxMessage, Webhook};
 use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -28,14 +32,25 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct StreamQuery {
     /// Topic prefixes, comma-separated (`order.,whistle.`); everything when absent.
     topics: Option<String>,
+    /// Replay what committed after this message id first: a screen that lost its connection
+    /// passes the last id it saw and misses nothing. Live only when absent.
+    after: Option<i64>,
     /// The bearer token, for browsers, which cannot set headers on a WebSocket.
     #[allow(dead_code)]
     access_token: Option<String>,
 }
 
+/// At most this many missed messages are replayed; further behind, the stream says
+/// `stream.lagged` and the screen reloads its view instead.
+const MAX_REPLAY: usize = 5_000;
+
 /// A WebSocket of changes as they commit: each text frame is an outbox message
-/// (`{"id", "at", "topic", "payload"}`). Requesters' personal data is left out for roles that
-/// may not see it.
+/// (`{"id", "at", "topic", "payload"}`) about a place in the caller's jurisdiction. Requesters'
+/// personal data is left out for roles that may not see it. The first frame is
+/// `{"topic": "stream.hello", "payload": {"head": ID}}`: messages after ID follow (pass it back as
+/// `after` on reconnecting). With `after`, missed messages come first, in order, then live ones,
+/// each once. `{"topic": "stream.lagged"}` says messages were lost (the reader fell too far
+/// behind) and the view should be reloaded.
 #[utoipa::path(get, path = "/stream", tag = "integrations", params(StreamQuery), responses((status = 101), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn live_stream(
     State(state): State<AppState>,
@@ -44,43 +59,140 @@ pub async fn live_stream(
     upgrade: WebSocketUpgrade,
 ) -> ApiResult<Response> {
     actor.require(Role::reads_people, "follow the live stream")?;
+    if query.after.is_some_and(|after| after < 0) {
+        return Err(ApiError::bad_request("after", "must be a message id (0 or more)"));
+    }
     let topics: Vec<String> = query.topics.unwrap_or_default().split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect();
+    // Subscribed before reading the head or replaying, so nothing committed in between is missed.
     let receiver = state.live.subscribe();
-    let sensitive = actor.role().sees_sensitive();
-    Ok(upgrade.on_upgrade(move |socket| follow(socket, receiver, topics, sensitive)))
+    let head = match query.after {
+        Some(after) => after,
+        None => state.store.outbox_head().await?,
+    };
+    let follower = Follower { state, scope: actor.scope.clone(), sensitive: actor.role().sees_sensitive(), topics, places: HashMap::new(), seen: head };
+    Ok(upgrade.on_upgrade(move |socket| follower.follow(socket, receiver, query.after, head)))
 }
 
-async fn follow(mut socket: WebSocket, mut receiver: tokio::sync::broadcast::Receiver<std::sync::Arc<OutboxMessage>>, topics: Vec<String>, sensitive: bool) {
-    loop {
-        tokio::select! {
-            message = receiver.recv() => {
-                let message = match message {
-                    Ok(message) => message,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                        let note = serde_json::json!({ "topic": "stream.lagged", "payload": { "missed": missed } });
-                        if socket.send(Message::Text(note.to_string().into())).await.is_err() { return; }
-                        continue;
+/// One screen's subscription: what it wants and may see, and how far it has read.
+struct Follower {
+    state: AppState,
+    scope: Jurisdiction,
+    sensitive: bool,
+    topics: Vec<String>,
+    /// Whether each place named by a message lies in the jurisdiction, asked once per place.
+    places: HashMap<String, bool>,
+    /// The newest message id handled (sent or filtered out).
+    seen: i64,
+}
+
+impl Follower {
+    async fn follow(mut self, mut socket: WebSocket, mut receiver: broadcast::Receiver<Arc<OutboxMessage>>, after: Option<i64>, head: i64) {
+        let hello = serde_json::json!({ "topic": "stream.hello", "payload": { "head": head } });
+        if socket.send(Message::Text(hello.to_string().into())).await.is_err() {
+            return;
+        }
+        if after.is_some() && self.catch_up(&mut socket, None).await.is_err() {
+            return;
+        }
+        loop {
+            tokio::select! {
+                message = receiver.recv() => {
+                    let message = match message {
+                        Ok(message) => message,
+                        Err(broadcast::error::RecvError::Lagged(missed)) => {
+                            if send_lagged(&mut socket, missed).await.is_err() { return; }
+                            continue;
+                        }
+                        Err(_) => return,
+                    };
+                    // The broadcast may begin after messages this screen is owed (it starts when
+                    // the first screen connects): fill the gap from the outbox first.
+                    if message.id > self.seen + 1 && self.catch_up(&mut socket, Some(message.id)).await.is_err() {
+                        return;
                     }
-                    Err(_) => return,
-                };
-                if !crate::workers::wants(&topics, &message.topic) {
-                    continue;
+                    if self.send(&mut socket, &message).await.is_err() {
+                        return;
+                    }
                 }
-                let mut message = (*message).clone();
-                if !sensitive {
-                    strip_personal(&mut message.payload);
+                incoming = socket.recv() => match incoming {
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                    _ => {}
                 }
-                let text = serde_json::to_string(&message).expect("outbox messages serialize");
-                if socket.send(Message::Text(text.into())).await.is_err() {
-                    return;
-                }
-            }
-            incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                _ => {}
             }
         }
     }
+
+    /// Sends what committed after the last message seen (and before `until`), page by page, up to
+    /// [`MAX_REPLAY`].
+    async fn catch_up(&mut self, socket: &mut WebSocket, until: Option<i64>) -> Result<(), axum::Error> {
+        let mut replayed = 0;
+        loop {
+            let page = match self.state.store.outbox_after(self.seen, 500).await {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::warn!(error = %e, "live stream cannot replay the outbox");
+                    return send_lagged(socket, 0).await;
+                }
+            };
+            let full = page.len() == 500;
+            for message in &page {
+                if until.is_some_and(|until| message.id >= until) {
+                    return Ok(());
+                }
+                self.send(socket, message).await?;
+            }
+            replayed += page.len();
+            if !full {
+                return Ok(());
+            }
+            if replayed >= MAX_REPLAY {
+                return send_lagged(socket, 0).await;
+            }
+        }
+    }
+
+    async fn send(&mut self, socket: &mut WebSocket, message: &OutboxMessage) -> Result<(), axum::Error> {
+        if message.id <= self.seen {
+            return Ok(());
+        }
+        self.seen = message.id;
+        if !crate::workers::wants(&self.topics, &message.topic) || !self.covers(message).await {
+            return Ok(());
+        }
+        let mut message = message.clone();
+        if !self.sensitive {
+            strip_personal(&mut message.payload);
+        }
+        socket.send(Message::Text(serde_json::to_string(&message).expect("outbox messages serialize").into())).await
+    }
+
+    /// Whether the message is about a place in the jurisdiction. A message naming no place is
+    /// shown only to callers who see everywhere.
+    async fn covers(&mut self, message: &OutboxMessage) -> bool {
+        if self.scope.root_code().is_none() {
+            return true;
+        }
+        let Some(code) = message_place(&message.payload) else { return false };
+        if let Some(&inside) = self.places.get(code) {
+            return inside;
+        }
+        let inside = self.state.store.get_region(&self.scope, code).await.is_ok();
+        if self.places.len() >= 10_000 {
+            self.places.clear();
+        }
+        self.places.insert(code.to_string(), inside);
+        inside
+    }
+}
+
+async fn send_lagged(socket: &mut WebSocket, missed: u64) -> Result<(), axum::Error> {
+    let note = serde_json::json!({ "topic": "stream.lagged", "payload": { "missed": missed } });
+    socket.send(Message::Text(note.to_string().into())).await
+}
+
+/// The place an outbox message is about: its event's, order's, whistle's or application's node.
+fn message_place(payload: &serde_json::Value) -> Option<&str> {
+    ["event", "order", "whistle", "application"].iter().find_map(|key| payload.get(key)?.get("region_code")?.as_str())
 }
 
 /// Removes requesters' and reporters' names and phones from a payload.

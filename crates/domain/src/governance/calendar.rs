@@ -101,6 +101,17 @@ pub fn beijing_day(ms: i64) -> i64 {
     (ms + BEIJING_OFFSET_MS).div_euclid(DAY_MS)
 }
 
+/// Midnight (Beijing) of the day an instant falls on, as epoch milliseconds.
+pub fn beijing_day_start(ms: i64) -> i64 {
+    beijing_day(ms) * DAY_MS - BEIJING_OFFSET_MS
+}
+
+/// Midnight (Beijing) of the first of the month an instant falls in, as epoch milliseconds.
+pub fn beijing_month_start(ms: i64) -> i64 {
+    let (y, m, _) = crate::time::date_of_days(beijing_day(ms));
+    crate::time::days_from_civil(y, m, 1) * DAY_MS - BEIJING_OFFSET_MS
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@ pub mod alarms;
 pub mod catalogue;
 pub mod payload;
 pub mod rules;
+pub mod scenes;
 
 pub use payload::{parse_telemetry, parse_topic, MessageKind, Reading, ReadingValue};
 pub use rules::{Condition, Firing, RuleState, TelemetryRule};

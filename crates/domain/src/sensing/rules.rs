@@ -147,7 +147,16 @@ pub fn default_rules() -> Vec<TelemetryRule> {
     };
     let on = || Equals { value: ReadingValue::Bool(true) };
     vec![
-        rule("bin_full", SmartBin, "fillingLevel", AtLeast { value: 0.9 }, Some(Below { value: 0.7 }), "env.sanitation", Severity::Major, "垃圾满溢"),
+        rule(
+            crate::sensing::scenes::BIN_OVERFLOW_RULE,
+            SmartBin,
+            "fillingLevel",
+            AtLeast { value: 0.9 },
+            Some(Below { value: 0.7 }),
+            "env.sanitation",
+            Severity::Major,
+            "垃圾满溢",
+        ),
         rule("smoke", SmokeSensor, "smokeDetected", on(), None, "safety.fire", Severity::Critical, "烟感报警"),
         rule("gas_leak", GasSensor, "gasConcentration", AtLeast { value: 20.0 }, Some(Below { value: 10.0 }), "util.gas", Severity::Critical, "燃气泄漏报警"),
         rule("water_leak", WaterLeakSensor, "leakDetected", on(), None, "util.water", Severity::Major, "漏水报警"),

@@ -4,6 +4,7 @@ use linli_domain::governance::event::{merge_target, Event, Incident};
 use linli_domain::governance::order::HistoryEntry;
 use linli_domain::governance::settings::MergeSettings;
 use linli_domain::governance::WorkOrder;
+use linli_domain::sensing::scenes::Scene;
 use linli_domain::{BBox, Position};
 use sqlx::any::AnyRow;
 
@@ -138,6 +139,7 @@ impl SqlStore {
             ("occurred_at", event.occurred_at.into()),
             ("incident_id", incident_id.into()),
             ("external_id", event.external_id.clone().into()),
+            ("scene", Scene::of(&event.category, &event.attributes).map(|s| s.as_str()).into()),
             ("doc", to_doc(&event).into()),
         ];
         let event_id = self.insert_returning_id(&mut tx, "events", &columns).await?;

@@ -11,6 +11,7 @@ mod records;
 mod regions;
 mod residents;
 mod sensing;
+mod situation;
 mod store_impl;
 mod users;
 mod whistles;

@@ -47,6 +47,7 @@ pub(super) fn order_columns(order: &WorkOrder, region_path: &str) -> Vec<(&'stat
         ("satisfaction", order.callback.as_ref().map(|c| c.satisfaction.as_str()).into()),
         ("next_check_at", order.next_check_at.into()),
         ("incident_id", order.incident_id.into()),
+        ("requester_id", order.requester.user_id.into()),
         ("doc", to_doc(order).into()),
     ]
 }
@@ -158,6 +159,9 @@ impl SqlStore {
             if let Some(value) = value {
                 sql.push(&format!(" AND {column} = ")).arg(flag(value));
             }
+        }
+        if let Some(requester) = filter.requester_id {
+            sql.push(" AND requester_id = ").arg(requester);
         }
         if let Some(from) = filter.created_from {
             sql.push(" AND created_at >= ").arg(from);

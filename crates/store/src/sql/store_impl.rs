@@ -241,6 +241,9 @@ impl Store for SqlStore {
     async fn rate_counts(&self, scope: &Jurisdiction, query: &RateQuery) -> Result<RateCounts> {
         self.rate_counts_impl(scope, query).await
     }
+    async fn situation(&self, scope: &Jurisdiction, query: &SituationQuery) -> Result<Situation> {
+        self.situation_impl(scope, query).await
+    }
 
     async fn create_whistle(&self, scope: &Jurisdiction, whistle: &Whistle, entries: &[HistoryEntry]) -> Result<Whistle> {
         self.create_whistle_impl(scope, whistle, entries).await
