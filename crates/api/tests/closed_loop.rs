@@ -719,7 +719,7 @@ async fn cockpit_counts_and_residents_follow_their_reports(app: App) {
     assert_eq!(scenes, vec![("crowd".to_string(), 1), ("group_rental".to_string(), 1)]);
     assert_eq!(cockpit["areas"][0]["code"], "s");
     assert_eq!(cockpit["areas"][0]["events_today"], 3);
-    assert_eq!(cockpit["trend"].as_array().unwrap().iter().map(|d| d["count"].as_i64().unwrap()).sum::<i64>(), 3);
+    assert_eq!(cockpit["trend"].as_array().unwrap().iter().map(|d| d["count"].as_i64().unwrap()).sum::<i64>(), 2);
     assert_eq!(cockpit["trend"][0]["day"], "2026-11-23");
     let street_view = app.get(&leader, "/cockpit?region=s").await;
     let areas: Vec<(String, i64, i64)> = street_view["areas"]

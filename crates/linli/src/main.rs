@@ -298,9 +298,10 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     let world = linli_demo::generate(args.seed, args.scale);
     let everywhere = Jurisdiction::everywhere();
-    for batch in [&world.regions, &world.organisations, &world.residents, &world.devices] {
+    for batch in [&world.regions, &world.organisations, &world.residents, &world.devices, &linli_demo::history::city_regions()] {
         store.import(&everywhere, batch).await.map_err(|e| anyhow::anyhow!("demo world failed to load: {e}"))?;
     }
+    let history = seed_demo_history(&store, args.seed).await?;
     for demo_user in &world.users {
         let body = UserBody {
             username: demo_user.role.as_str().to_string(),
@@ -323,7 +324,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         counts.organisations,
         counts.devices
     );
-    println!("event centre: {events} reports merged into incidents and work orders; Open311 API key {DEMO_OPEN311_KEY:?}");
+    println!("event centre: {history} city-wide 12345 orders of the last {HISTORY_DAYS} days, and {events} reports today merged into incidents and work orders; Open311 API key {DEMO_OPEN311_KEY:?}");
     println!("demo users (password {:?}):", args.demo_password);
     for demo_user in &world.users {
         println!(
@@ -340,6 +341,28 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     serve(&config, store).await
 }
 
+/// Days of 12345 history behind the demo (the cockpit's trends and rates).
+const HISTORY_DAYS: u32 = 30;
+
+/// Plays a month of city-wide 12345 orders through the loop (some still open, some late, most
+/// resolved and called back) and imports them, so the cockpit has trends and rates from the start.
+async fn seed_demo_history(store: &Arc<SqlStore>, seed: u64) -> anyhow::Result<u64> {
+    use linli_demo::history::{HistoryPlan, OrderHistory};
+    let end_ms = AppState::new(store.clone()).now();
+    let plan = HistoryPlan { seed, orders: 12_000, end_ms, days: HISTORY_DAYS, with_history: true };
+    let mut orders = OrderHistory::new(plan).enumerate().peekable();
+    let mut written = 0;
+    while orders.peek().is_some() {
+        let batch: Vec<_> = orders.by_ref().take(2_000).map(|(i, order)| (i + 1, order)).collect();
+        written += store
+            .import(&Jurisdiction::everywhere(), &linli_store::ImportBatch::Orders(batch))
+            .await
+            .map_err(|e| anyhow::anyhow!("demo history failed to load: {e}"))?
+            .inserted;
+    }
+    Ok(written)
+}
+
 /// The Open311 API key the demo world issues, so Open311 apps can post to it at once.
 const DEMO_OPEN311_KEY: &str = "linli-demo-open311";
 
@@ -354,14 +377,24 @@ async fn seed_demo_events(store: Arc<SqlStore>, world: &linli_demo::World) -> an
     let taxonomy = linli_domain::governance::taxonomy::default_taxonomy();
     let sources = ["hotline_12345", "hotline_12345", "resident_app", "grid_patrol", "camera_ai"];
     let mut reported = 0;
+    // Places inside each community, spread deterministically, so the cockpit's map has markers.
+    let spot = |community: &linli_domain::NewRegion, n: usize| {
+        community.geometry.as_ref().and_then(|g| g.centroid()).map(|c| {
+            let (dx, dy) = (((n * 37) % 11) as f64 - 5.0, ((n * 53) % 9) as f64 - 4.0);
+            (c.lon + dx * 0.0004, c.lat + dy * 0.0003)
+        })
+    };
     for (i, community) in communities.iter().enumerate().take(60) {
         for k in 0..3 {
             let category = &taxonomy[(i * 7 + k * 5) % taxonomy.len()];
             let source = sources[(i + k) % sources.len()];
+            let at = spot(community, i * 3 + k);
             let body = linli_api::EventBody {
                 source: Some(source.to_string()),
                 category: Some(category.code.clone()),
                 region_code: Some(community.code.clone()),
+                lon: at.map(|p| p.0),
+                lat: at.map(|p| p.1),
                 severity: Some(if source == "camera_ai" { "major" } else { "minor" }.to_string()),
                 description: Some(format!("{}：{}", community.name, category.covers)),
                 ..Default::default()
@@ -369,6 +402,38 @@ async fn seed_demo_events(store: Arc<SqlStore>, world: &linli_demo::World) -> an
             linli_api::report_event(&state, body).await.map_err(|e| anyhow::anyhow!("demo event: {}", e.message))?;
             reported += 1;
         }
+    }
+    // The scenes the cockpit counts: camera alarms of each type, bins overflowing, group-rental suspects.
+    use linli_domain::sensing::alarms::AlarmType;
+    for (n, community) in communities.iter().cycle().skip(3).step_by(7).take(42).enumerate() {
+        let at = spot(community, 500 + n);
+        let mut attributes = linli_domain::Attributes::new();
+        let (source, category, severity, title) = match n % 7 {
+            k @ 0..=4 => {
+                let alarm = AlarmType::ALL[k];
+                attributes.insert("alarm_type".into(), alarm.as_str().into());
+                let (category, severity) = alarm.event();
+                ("camera_ai", category.to_string(), severity.as_str(), format!("{}：{}", alarm.label_zh(), community.name))
+            }
+            5 => {
+                attributes.insert("rule".into(), linli_domain::sensing::scenes::BIN_OVERFLOW_RULE.into());
+                ("iot", "env.sanitation".to_string(), "major", format!("垃圾满溢：{}", community.name))
+            }
+            _ => ("analytics", "build.group_rental".to_string(), "minor", format!("疑似群租：{}", community.name)),
+        };
+        let body = linli_api::EventBody {
+            source: Some(source.to_string()),
+            category: Some(category),
+            region_code: Some(community.code.clone()),
+            lon: at.map(|p| p.0),
+            lat: at.map(|p| p.1),
+            severity: Some(severity.to_string()),
+            title: Some(title),
+            attributes,
+            ..Default::default()
+        };
+        linli_api::report_event(&state, body).await.map_err(|e| anyhow::anyhow!("demo scene event: {}", e.message))?;
+        reported += 1;
     }
     Ok(reported)
 }

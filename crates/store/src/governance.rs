@@ -162,7 +162,7 @@ pub struct MediaInfo {
 }
 
 /// What the cockpit asks of a place (`within_code`, default the caller's jurisdiction): counts
-/// since `day_start` (today), events per day and category since `trend_from`, and the same open
+/// since `day_start` (today), orders per day and category since `trend_from`, and the same open
 /// and overdue counts for each of `areas` (codes of nodes below, such as its streets).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SituationQuery {
@@ -190,7 +190,7 @@ pub struct Situation {
     /// Today's events by scene (`throwing`, `illegal_parking`, `fire_lane_blocked`, `intrusion`,
     /// `crowd`, `group_rental`, `bin_overflow`); scenes without events are left out.
     pub scenes: Vec<SceneCount>,
-    /// Events per Beijing day and category since `trend_from`.
+    /// Orders created per Beijing day and category since `trend_from`.
     pub trend: Vec<DayCount>,
     /// Counts for each requested area, in the order asked.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -58,7 +58,7 @@ pub struct CockpitArea {
 }
 
 /// The cockpit's figures for a place: orders today, open and overdue; events today by category
-/// (the scene counters) and per day for two weeks; the three rates this month; the same counts
+/// and scene (the scene counters); orders per day and category for two weeks; the three rates this month; the same counts
 /// for each area below; devices by kind and status.
 #[utoipa::path(get, path = "/cockpit", tag = "rates", params(CockpitQuery),
     responses((status = 200, body = CockpitReport), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]

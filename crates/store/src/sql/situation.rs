@@ -35,42 +35,33 @@ impl SqlStore {
         situation.orders_overdue = row_get(&row, "overdue")?;
         situation.orders_closed_today = row_get(&row, "closed_today")?;
 
-        let since = query.trend_from.min(query.day_start);
-        let mut sql = self
-            .sql(&format!("SELECT (occurred_at + {BEIJING_OFFSET_MS}) / {DAY_MS} AS day, category, scene, COUNT(*) AS n FROM events WHERE occurred_at >= "));
-        sql.arg(since);
+        let mut sql = self.sql("SELECT category, scene, COUNT(*) AS n FROM events WHERE occurred_at >= ");
+        sql.arg(query.day_start);
         push_path_range(&mut sql, "region_path", subtree.clone());
-        sql.push(" GROUP BY 1, 2, 3");
-        let today = (query.day_start + BEIJING_OFFSET_MS).div_euclid(DAY_MS);
-        let mut by_day: BTreeMap<(i64, String), i64> = BTreeMap::new();
-        let mut today_by_category: BTreeMap<String, i64> = BTreeMap::new();
-        let mut today_by_scene: BTreeMap<String, i64> = BTreeMap::new();
+        sql.push(" GROUP BY category, scene");
+        let mut by_category: BTreeMap<String, i64> = BTreeMap::new();
+        let mut by_scene: BTreeMap<String, i64> = BTreeMap::new();
         for row in sql.fetch_all(&self.reader).await? {
-            let day: i64 = row_get(&row, "day")?;
-            let category: String = row_get(&row, "category")?;
-            let scene: Option<String> = row_get(&row, "scene")?;
             let count: i64 = row_get(&row, "n")?;
-            if day == today {
-                situation.events_today += count;
-                *today_by_category.entry(category.clone()).or_default() += count;
-                if let Some(scene) = scene {
-                    *today_by_scene.entry(scene).or_default() += count;
-                }
-            }
-            if day >= (query.trend_from + BEIJING_OFFSET_MS).div_euclid(DAY_MS) {
-                *by_day.entry((day, category)).or_default() += count;
+            situation.events_today += count;
+            *by_category.entry(row_get(&row, "category")?).or_default() += count;
+            if let Some(scene) = row_get::<Option<String>>(&row, "scene")? {
+                *by_scene.entry(scene).or_default() += count;
             }
         }
-        situation.events_by_category = today_by_category.into_iter().map(|(category, count)| CategoryCount { category, count }).collect();
+        situation.events_by_category = by_category.into_iter().map(|(category, count)| CategoryCount { category, count }).collect();
         situation.events_by_category.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.category.cmp(&b.category)));
-        situation.scenes = today_by_scene.into_iter().map(|(scene, count)| SceneCount { scene, count }).collect();
-        situation.trend = by_day
-            .into_iter()
-            .map(|((day, category), count)| {
-                let (y, m, d) = linli_domain::time::date_of_days(day);
-                DayCount { day: format!("{y:04}-{m:02}-{d:02}"), category, count }
-            })
-            .collect();
+        situation.scenes = by_scene.into_iter().map(|(scene, count)| SceneCount { scene, count }).collect();
+
+        let mut sql =
+            self.sql(&format!("SELECT (created_at + {BEIJING_OFFSET_MS}) / {DAY_MS} AS day, category, COUNT(*) AS n FROM orders WHERE created_at >= "));
+        sql.arg(query.trend_from);
+        push_path_range(&mut sql, "region_path", subtree.clone());
+        sql.push(" GROUP BY 1, 2 ORDER BY 1, 2");
+        for row in sql.fetch_all(&self.reader).await? {
+            let (y, m, d) = linli_domain::time::date_of_days(row_get(&row, "day")?);
+            situation.trend.push(DayCount { day: format!("{y:04}-{m:02}-{d:02}"), category: row_get(&row, "category")?, count: row_get(&row, "n")? });
+        }
 
         for code in &query.areas {
             let path = self.referenced_region(&self.reader, scope, "areas", code).await?.path;
