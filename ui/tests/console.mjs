@@ -1,7 +1,6 @@
 // The dispatch console (调度台): dispatching from the queue, live updates, readable errors,
 // whistles with the departments' reports, approvals, and a re-login that keeps typed input.
-import { deflateSync } from 'node:zlib';
-import { assert } from './lib.mjs';
+import { assert, rubbishPhoto } from './lib.mjs';
 
 const CJK = /[\u4e00-\u9fa5]/;
 
@@ -38,34 +37,6 @@ async function openConsole(ctx, user, hash) {
 }
 
 const statusOf = (page) => page.$eval('#order-detail .d-title .status', (el) => el.dataset.status).catch(() => null);
-
-/** A small photo of a pile of rubbish (a PNG made here, so the test needs no files). */
-function rubbishPhoto() {
-  const w = 240, h = 160;
-  const raw = Buffer.alloc((w * 3 + 1) * h);
-  for (let y = 0; y < h; y += 1) {
-    raw[y * (w * 3 + 1)] = 0;
-    for (let x = 0; x < w; x += 1) {
-      const o = y * (w * 3 + 1) + 1 + x * 3;
-      let c = y < 70 ? [176, 200, 222] : [150, 146, 138];
-      if (y >= 66 && y < 72) c = [120, 120, 118];
-      const blobs = [[80, 110, 34, [74, 96, 60]], [130, 118, 28, [40, 40, 44]], [165, 108, 22, [196, 152, 64]], [110, 96, 18, [210, 210, 205]]];
-      for (const [bx, by, r, col] of blobs) if ((x - bx) ** 2 + ((y - by) * 1.4) ** 2 < r * r) c = col;
-      raw[o] = c[0]; raw[o + 1] = c[1]; raw[o + 2] = c[2];
-    }
-  }
-  const table = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
-  const crc = (buf) => { let c = 0xffffffff; for (const b of buf) c = table[(c ^ b) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type), data]);
-    const c = Buffer.alloc(4); c.writeUInt32BE(crc(td));
-    return Buffer.concat([len, td, c]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2;
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
 
 async function uploadAs(ctx, user, bytes) {
   await ctx.api(user, 'GET', '/auth/me');

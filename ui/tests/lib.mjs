@@ -2,6 +2,7 @@
 // logging in as a demo role, phone and wall viewports, and calling the API directly.
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
+import { deflateSync } from 'node:zlib';
 
 export { assert };
 
@@ -64,4 +65,54 @@ export function context({ browser, base, password, shots }) {
     },
   };
   return ctx;
+}
+
+// --- Photos made here, so the tests need no files -------------------------------------------------
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function pngChunk(type, data) {
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  let crc = 0xffffffff;
+  for (const b of body) crc = CRC_TABLE[(crc ^ b) & 0xff] ^ (crc >>> 8);
+  const out = Buffer.alloc(8 + body.length);
+  out.writeUInt32BE(data.length, 0);
+  body.copy(out, 4);
+  out.writeUInt32BE((crc ^ 0xffffffff) >>> 0, 4 + body.length);
+  return out;
+}
+
+/** A real 8-bit RGB PNG of `width`×`height` whose pixel (x, y) is `pixel(x, y)` = [r, g, b]. */
+export function png(width, height, pixel) {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  const raw = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) raw.set(pixel(x, y), y * (width * 3 + 1) + 1 + x * 3);
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', header), pngChunk('IDAT', deflateSync(raw)), pngChunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** A small gradient photo; each `seed` gives a different picture. */
+export const gradientPhoto = (seed = Math.floor(Math.random() * 255), size = 24) =>
+  png(size, size, (x, y) => [(seed + x * 9) & 255, (y * 9) & 255, (seed * 3 + x + y) & 255]);
+
+/** A photo of a pile of rubbish on a pavement. */
+export function rubbishPhoto() {
+  const blobs = [[80, 110, 34, [74, 96, 60]], [130, 118, 28, [40, 40, 44]], [165, 108, 22, [196, 152, 64]], [110, 96, 18, [210, 210, 205]]];
+  return png(240, 160, (x, y) => {
+    let c = y < 70 ? [176, 200, 222] : [150, 146, 138];
+    if (y >= 66 && y < 72) c = [120, 120, 118];
+    for (const [bx, by, r, col] of blobs) if ((x - bx) ** 2 + ((y - by) * 1.4) ** 2 < r * r) c = col;
+    return c;
+  });
 }

@@ -1,52 +1,14 @@
 // The mobile app (小屏) on a phone viewport: a grid worker accepts, checks in, photographs and
 // resolves a task; actions taken offline are queued and land exactly once; a resident reports
 // with a photo and location, follows the order and rates it at callback; a patrol report.
-import { deflateSync } from 'node:zlib';
-import { assert } from './lib.mjs';
+import { assert, gradientPhoto } from './lib.mjs';
 
 const OPEN_OR_MERGEABLE = 'new,dispatched,accepted,in_progress,suspended,returned,resolved,callback';
-const stamp = () => new Date().toISOString().slice(11, 19).replace(/:/g, '');
-
-// --- A small real PNG, made here (a gradient, so each test's photo differs) ---------------------
-
-function crc32(bytes) {
-  let c = ~0;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
-  }
-  return ~c >>> 0;
-}
-
-function chunk(type, data) {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  data.copy(out, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
-
-export function png(seed = Math.floor(Math.random() * 255), size = 24) {
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(size, 0);
-  header.writeUInt32BE(size, 4);
-  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  const rows = [];
-  for (let y = 0; y < size; y++) {
-    const row = [0];
-    for (let x = 0; x < size; x++) row.push((seed + x * 9) & 255, (y * 9) & 255, (seed * 3 + x + y) & 255);
-    rows.push(Buffer.from(row));
-  }
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header), chunk('IDAT', deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
+export const stamp = () => new Date().toISOString().slice(11, 19).replace(/:/g, '');
 
 // --- Set-up through the API -------------------------------------------------------------------
 
-async function world(ctx) {
+export async function world(ctx) {
   if (ctx.mobileWorld) return ctx.mobileWorld;
   const gridWorker = (await ctx.api('grid_worker', 'GET', '/auth/me')).user;
   const resident = (await ctx.api('resident', 'GET', '/auth/me')).user;
@@ -62,7 +24,7 @@ async function world(ctx) {
  * A category with no mergeable order (open, resolved or called back) within 400 m of `at` — a
  * report there opens an order of its own instead of joining another (多人同诉 merges within 200 m).
  */
-async function freshCategory(ctx, at, prefer = []) {
+export async function freshCategory(ctx, at, prefer = []) {
   const w = await world(ctx);
   const shuffled = w.taxonomy.map((c) => c.code).sort(() => Math.random() - 0.5);
   const codes = [...prefer.filter((c) => shuffled.includes(c)), ...shuffled.filter((c) => !prefer.includes(c))].filter((c) => !w.used.has(c));
@@ -81,7 +43,7 @@ function metresBetween(a, b) {
 }
 
 /** A point `metres` east and north of `p`. */
-function offset(p, east, north) {
+export function offset(p, east, north) {
   return { lon: p.lon + east / (111320 * Math.cos((p.lat * Math.PI) / 180)), lat: p.lat + north / 110540 };
 }
 
@@ -100,7 +62,7 @@ async function dispatchedOrder(ctx, title, prefer = []) {
 }
 
 /** Ends a test's order so that later reports do not merge into it. */
-async function cleanup(ctx, id) {
+export async function cleanup(ctx, id) {
   try {
     const order = await ctx.api('district_dispatcher', 'GET', `/orders/${id}`);
     if (order.status === 'callback') await ctx.api('district_dispatcher', 'POST', `/orders/${id}/actions`, { action: 'close' });
@@ -110,7 +72,7 @@ async function cleanup(ctx, id) {
   } catch (_) { /* best effort */ }
 }
 
-async function until(what, probe, timeout = 15000) {
+export async function until(what, probe, timeout = 15000) {
   const end = Date.now() + timeout;
   let last;
   while (Date.now() < end) {
@@ -127,7 +89,7 @@ async function mediaBytes(ctx, user, id) {
   return Buffer.from(await response.arrayBuffer());
 }
 
-const phone = (at) => ({ geolocation: { latitude: at.lat, longitude: at.lon, accuracy: 12 }, permissions: ['geolocation'] });
+export const phone = (at) => ({ geolocation: { latitude: at.lat, longitude: at.lon, accuracy: 12 }, permissions: ['geolocation'] });
 
 export const tests = [
   {
@@ -154,7 +116,7 @@ export const tests = [
         await page.locator(`.task[data-order-id="${order.id}"][data-status=in_progress]`).waitFor();
         await page.locator(`.task[data-order-id="${order.id}"] [data-action=open]`).first().click();
         await page.locator('#detail #result').fill('已联系物业清理楼道堆物，现场恢复通畅。');
-        const photo = png(7);
+        const photo = gradientPhoto(7);
         await page.setInputFiles('#detail input[type=file]#photo', { name: 'site.png', mimeType: 'image/png', buffer: photo });
         await page.locator('#photo-preview img').waitFor();
         assert.equal(await page.getAttribute('#detail #photo', 'capture'), 'environment');
@@ -248,7 +210,7 @@ export const tests = [
         await page.locator(`${card}.queued[data-status=in_progress]`).waitFor();
         await page.locator(`${card} [data-action=open]`).first().click();
         await page.locator('#detail #result').fill('已清理消防通道杂物');
-        const photo = png(150);
+        const photo = gradientPhoto(150);
         await page.setInputFiles('#detail #photo', { name: 'fire-lane.png', mimeType: 'image/png', buffer: photo });
         await page.locator('#photo-preview img').waitFor();
         await page.click('#detail button[data-action=resolve]');
@@ -292,7 +254,7 @@ export const tests = [
         await page.selectOption('#report-form #category', category);
         await page.fill('#report-form #title', title);
         await page.fill('#report-form #description', '小区东门路灯连续三晚不亮，夜间出行不便。');
-        const photo = png(99);
+        const photo = gradientPhoto(99);
         await page.setInputFiles('#report-form #report-photo', { name: 'lamp.png', mimeType: 'image/png', buffer: photo });
         await page.locator('#report-preview img').waitFor();
         await page.waitForFunction(() => /已获取当前位置/.test(document.querySelector('#report-location').textContent));
@@ -352,7 +314,7 @@ export const tests = [
         await page.fill('#report-form #title', title);
         await page.fill('#report-form #description', '地铁站口共享单车大量堆放，占用盲道。');
         await page.click('#report-form #severity input[value=major] + span');
-        const photo = png(42);
+        const photo = gradientPhoto(42);
         await page.setInputFiles('#report-form #report-photo', { name: 'patrol.png', mimeType: 'image/png', buffer: photo });
         await page.locator('#report-preview img').waitFor();
         await page.waitForFunction(() => /已获取当前位置/.test(document.querySelector('#report-location').textContent));

@@ -750,4 +750,25 @@ async fn cockpit_counts_and_residents_follow_their_reports(app: App) {
     let (status, body) =
         app.post(&district, &format!("/orders/{order_id}/actions"), json!({"action": "comment", "note": "x", "lon": 116.3, "version": order["version"]})).await;
     assert_eq!((status, body["errors"][0]["field"].as_str().or(body["message"].as_str()).is_some()), (StatusCode::BAD_REQUEST, true), "{body}");
+
+    // The resident follows their own orders live, and nobody else's, without personal data.
+    use futures_util::StreamExt;
+    let ws_url = format!("{}/api/v1/stream?topics=order.,event.&access_token={resident}", app.base.replace("http://", "ws://"));
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
+    async fn next<S: futures_util::Stream<Item = Result<tokio_tungstenite::tungstenite::Message, tokio_tungstenite::tungstenite::Error>> + Unpin>(
+        socket: &mut S,
+    ) -> Value {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next()).await.expect("a frame within 10 s").unwrap().unwrap();
+        serde_json::from_str(frame.to_text().unwrap()).unwrap()
+    }
+    assert_eq!(next(&mut socket).await["topic"], "stream.hello");
+    let other = app.get(&district, "/orders").await["items"].as_array().unwrap().iter().map(|o| o["id"].as_i64().unwrap()).find(|&id| id != order_id).unwrap();
+    app.act(&district, other, json!({"action": "comment", "note": "别人的工单"})).await;
+    let (status, _) =
+        app.post(&district, "/events", json!({"source": "hotline_12345", "category": "env.sanitation", "region_code": "c2", "title": "别处"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    app.act(&district, order_id, json!({"action": "comment", "note": "已联系施工方"})).await;
+    let message = next(&mut socket).await;
+    assert_eq!((message["topic"].as_str(), message["payload"]["order"]["id"].as_i64()), (Some("order.comment"), Some(order_id)), "{message}");
+    assert!(message["payload"]["order"]["requester"].get("name").is_none(), "{message}");
 }

@@ -1,24 +1,12 @@
 // The building panel (楼盘表): a building's dwellings floor by floor, each with its occupancy
 // (residents tied to it) and a mark where someone needs care. Personal data comes masked from the
 // API for roles that may not see it; the panel shows it as it comes and never unmasks anything.
-import { get, esc, errorText, query } from '/shared/api.js';
+import { get, getAll, esc, errorText } from '/shared/api.js';
 import { t, label } from '/shared/i18n.js';
 
 let me = null;
 let openToken = 0;
 let current = null; // { building, units, dwellings, people: Map(code -> residents[]) }
-
-async function all(path, params, pages = 5) {
-  const items = [];
-  let cursor;
-  for (let i = 0; i < pages; i += 1) {
-    const page = await get(`${path}${query({ ...params, limit: 1000, cursor })}`);
-    items.push(...page.items);
-    if (!page.next_cursor) break;
-    cursor = page.next_cursor;
-  }
-  return items;
-}
 
 const panel = () => document.getElementById('building-panel');
 
@@ -44,9 +32,9 @@ export async function openBuilding(code, title = '') {
     const [building, chain, units, dwellings, residents, who] = await Promise.all([
       get(`/regions/${encodeURIComponent(code)}`),
       get(`/regions/${encodeURIComponent(code)}/ancestors`).catch(() => []),
-      all('/regions', { within: code, level: 'unit' }),
-      all('/regions', { within: code, level: 'dwelling' }),
-      all('/residents', { within: code }),
+      getAll('/regions', { within: code, level: 'unit' }),
+      getAll('/regions', { within: code, level: 'dwelling' }),
+      getAll('/residents', { within: code }),
       me || get('/auth/me').catch(() => null),
     ]);
     if (token !== openToken) return;

@@ -2,7 +2,7 @@
 // the stream of committed changes. Counters move the moment a change arrives; the exact figures
 // are fetched again at most once a second. The feed and the markers are capped, so a thousand
 // events a minute cost the same memory as ten.
-import { get, errorText, requireSession, esc, toast, query, logout, HOME } from '/shared/api.js';
+import { get, getAll, errorText, requireSession, esc, toast, query, logout, HOME } from '/shared/api.js';
 import { t, label, applyI18n, langButton, lang } from '/shared/i18n.js';
 import { follow } from '/shared/live.js';
 import { categoryName } from './words.js';
@@ -320,18 +320,6 @@ function takeReport(report) {
 
 const taxonomyReady = get('/taxonomy').then((list) => { list.forEach((c) => S.taxonomy.set(c.code, c)); }).catch(() => {});
 
-async function all(path, params, pages = 5) {
-  const items = [];
-  let cursor;
-  for (let i = 0; i < pages; i += 1) {
-    const page = await get(`${path}${query({ ...params, limit: 1000, cursor })}`);
-    items.push(...page.items);
-    if (!page.next_cursor) break;
-    cursor = page.next_cursor;
-  }
-  return items;
-}
-
 function place(r) {
   if (r?.position) S.places.set(r.code, { name: r.name, level: r.level, pos: [r.position.lon, r.position.lat], parent: r.parent_code });
 }
@@ -392,11 +380,11 @@ async function background(token, code) {
   const within = region?.code;
   const jobs = [
     within ? get(`/regions/${encodeURIComponent(within)}/ancestors`).then((chain) => { if (token === loadToken) { S.ancestors = chain; renderCrumbs(); } }) : null,
-    all('/devices', { within }).then((list) => { if (token === loadToken) { S.devices = list; renderMap(); } }),
+    getAll('/devices', { within }).then((list) => { if (token === loadToken) { S.devices = list; renderMap(); } }),
     level !== 'grid' && level !== 'community'
-      ? all('/regions', { within, level: 'community' }).then((list) => { if (token === loadToken) list.forEach(place); }) : null,
-    level !== 'grid' ? all('/regions', { within, level: 'grid' }).then((list) => { if (token === loadToken) list.forEach(place); }) : null,
-    all('/regions', { within, level: 'building' }).then((list) => {
+      ? getAll('/regions', { within, level: 'community' }).then((list) => { if (token === loadToken) list.forEach(place); }) : null,
+    level !== 'grid' ? getAll('/regions', { within, level: 'grid' }).then((list) => { if (token === loadToken) list.forEach(place); }) : null,
+    getAll('/regions', { within, level: 'building' }).then((list) => {
       if (token !== loadToken) return;
       list.forEach(place);
       S.buildings = list;

@@ -950,6 +950,9 @@ if (isGrid) {
   watchPosition();
 } else {
   bindMine();
+  // The stream sends a resident only the orders they asked for: dispatch, result and callback show as they happen.
+  const reload = debounce(() => loadMine(), 600);
+  follow({ topics: ['order.'], onMessage: reload, onLagged: reload, onState: (s) => { if (s === 'online') reload(); } });
 }
 pullToRefresh();
 route();

@@ -121,6 +121,19 @@ export async function upload(file) {
   return media.id;
 }
 
+/** Every item of a paged list (`next_cursor` pages of 1,000), up to `pages` pages. */
+export async function getAll(path, params, pages = 5) {
+  const items = [];
+  let cursor;
+  for (let i = 0; i < pages; i += 1) {
+    const page = await get(`${path}${query({ ...params, limit: 1000, cursor })}`);
+    items.push(...page.items);
+    if (!page.next_cursor) break;
+    cursor = page.next_cursor;
+  }
+  return items;
+}
+
 /** A query string from an object, leaving out empty values. */
 export function query(params) {
   const q = new URLSearchParams();

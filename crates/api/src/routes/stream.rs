@@ -50,7 +50,7 @@ const MAX_REPLAY: usize = 5_000;
 /// `{"topic": "stream.hello", "payload": {"head": ID}}`: messages after ID follow (pass it back as
 /// `after` on reconnecting). With `after`, missed messages come first, in order, then live ones,
 /// each once. `{"topic": "stream.lagged"}` says messages were lost (the reader fell too far
-/// behind) and the view should be reloaded.
+/// behind) and the view should be reloaded. Residents follow only the orders they asked for.
 #[utoipa::path(get, path = "/stream", tag = "integrations", params(StreamQuery), responses((status = 101), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn live_stream(
     State(state): State<AppState>,
@@ -58,7 +58,6 @@ pub async fn live_stream(
     ApiQuery(query): ApiQuery<StreamQuery>,
     upgrade: WebSocketUpgrade,
 ) -> ApiResult<Response> {
-    actor.require(Role::reads_people, "follow the live stream")?;
     if query.after.is_some_and(|after| after < 0) {
         return Err(ApiError::bad_request("after", "must be a message id (0 or more)"));
     }
@@ -69,7 +68,10 @@ pub async fn live_stream(
         Some(after) => after,
         None => state.store.outbox_head().await?,
     };
-    let follower = Follower { state, scope: actor.scope.clone(), sensitive: actor.role().sees_sensitive(), topics, places: HashMap::new(), seen: head };
+    // Residents see no area, only their own requests: each follows the orders they asked for.
+    let requester = (!actor.role().reads_people()).then_some(actor.user.id);
+    let follower =
+        Follower { state, scope: actor.scope.clone(), requester, sensitive: actor.role().sees_sensitive(), topics, places: HashMap::new(), seen: head };
     Ok(upgrade.on_upgrade(move |socket| follower.follow(socket, receiver, query.after, head)))
 }
 
@@ -77,6 +79,8 @@ pub async fn live_stream(
 struct Follower {
     state: AppState,
     scope: Jurisdiction,
+    /// Set for a resident: only orders this user asked for are sent.
+    requester: Option<i64>,
     sensitive: bool,
     topics: Vec<String>,
     /// Whether each place named by a message lies in the jurisdiction, asked once per place.
@@ -169,6 +173,9 @@ impl Follower {
     /// Whether the message is about a place in the jurisdiction. A message naming no place is
     /// shown only to callers who see everywhere.
     async fn covers(&mut self, message: &OutboxMessage) -> bool {
+        if let Some(user) = self.requester {
+            return message.payload.get("order").and_then(|o| o.get("requester")?.get("user_id")?.as_i64()) == Some(user);
+        }
         if self.scope.root_code().is_none() {
             return true;
         }
