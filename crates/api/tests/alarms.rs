@@ -87,7 +87,10 @@ async fn alarms_become_events_with_evidence(app: App) {
     assert_eq!((status, &again["event"]["id"]), (201, &event["id"]));
 
     // JSON, a minor type: an event without an order.
-    let (status, parking) = app.json(&edge, json!({"camera_id": "cam-1", "type": "illegal_parking", "time": "2026-11-25T08:00:00+08:00"})).await;
+    // The camera's own time, an hour ago (alarms older than 7 days are refused).
+    let an_hour_ago = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64 - 3_600_000;
+    let time = linli_domain::time::format_rfc3339(an_hour_ago);
+    let (status, parking) = app.json(&edge, json!({"camera_id": "cam-1", "type": "illegal_parking", "time": time})).await;
     assert_eq!(status, 201, "{parking}");
     assert_eq!((parking["event"]["category"].as_str(), parking["order"].is_null()), (Some("traffic.parking"), true));
 
