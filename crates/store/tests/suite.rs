@@ -75,6 +75,7 @@ store_suite!(
     moving_a_node_rewrites_paths_and_refuses_cycles,
     jurisdiction_limits_reads_and_writes,
     spatial_queries_find_what_lies_inside,
+    spatial_pages_walk_every_match_once,
     pagination_walks_every_record_once,
     residents_link_dwellings_and_filter,
     import_is_all_or_nothing_with_every_bad_row,
@@ -216,6 +217,52 @@ async fn spatial_queries_find_what_lies_inside(store: &SqlStore) {
     }
     let filter = RegionFilter { q: Some("c2".into()), ..Default::default() };
     assert_eq!(codes(store.list_regions(&all, &filter, &PageRequest::default()).await.unwrap()), ["c2"]);
+}
+
+/// A spatial list pages in id order through every match once, also where most candidates of the
+/// spatial index lie outside the jurisdiction (the SQLite path then draws several chunks).
+async fn spatial_pages_walk_every_match_once(store: &SqlStore) {
+    seed(store).await;
+    let all = Jurisdiction::everywhere();
+    // A building of c2 standing on the same spot as b1, its 30 dwellings created first.
+    store.create_region(&all, &region("b3", "building", Some("c2"), Some((116.321, 40.071)))).await.unwrap();
+    for n in 0..30 {
+        store.create_region(&all, &region(&format!("x{n}"), "dwelling", Some("b3"), None)).await.unwrap();
+    }
+    for n in 0..10 {
+        store.create_region(&all, &region(&format!("y{n}"), "dwelling", Some("b1"), None)).await.unwrap();
+    }
+    let c1 = store.jurisdiction(Some("c1")).await.unwrap();
+    let bbox = BBox::parse("bbox", "116.315,40.065,116.325,40.075").unwrap();
+    let filter = RegionFilter { level: Some(Level::Dwelling), spatial: SpatialFilter { bbox: Some(bbox), near: None }, ..Default::default() };
+    let walk = |scope: Jurisdiction, limit: u32| {
+        let filter = filter.clone();
+        async move {
+            let mut page = PageRequest::first(limit);
+            let mut seen = Vec::new();
+            loop {
+                let got = store.list_regions(&scope, &filter, &page).await.unwrap();
+                assert!(got.items.len() <= limit as usize);
+                seen.extend(got.items.into_iter().map(|r| r.code));
+                match got.next_cursor {
+                    Some(cursor) => page.after = Some(cursor),
+                    None => return seen,
+                }
+            }
+        }
+    };
+    let mine: Vec<String> = std::iter::once("d1".to_string()).chain((0..10).map(|n| format!("y{n}"))).collect();
+    assert_eq!(walk(c1.clone(), 3).await, mine);
+    assert_eq!(walk(c1, 50).await, mine);
+    let everything = walk(all.clone(), 7).await;
+    assert_eq!(everything.len(), 41);
+    // A box too tall for PostgreSQL's latitude bands (the SP-GiST path) also finds d2.
+    let wide = BBox::parse("bbox", "100,10,130,50").unwrap();
+    let filter_wide = RegionFilter { spatial: SpatialFilter { bbox: Some(wide), near: None }, ..filter.clone() };
+    assert_eq!(store.list_regions(&all, &filter_wide, &PageRequest::first(100)).await.unwrap().items.len(), 42, "d2 too");
+    assert_eq!(everything[..2], ["d1", "x0"]);
+    let bad = store.list_regions(&all, &filter, &PageRequest { after: Some("/1/2".into()), ..PageRequest::first(5) }).await.unwrap_err();
+    assert!(matches!(&bad, StoreError::Invalid(i) if i.0[0].field == "cursor"), "{bad:?}");
 }
 
 async fn pagination_walks_every_record_once(store: &SqlStore) {

@@ -2,6 +2,7 @@
 use linli_domain::{Device, DeviceKind, DeviceStatus, NewDevice, Position};
 use sqlx::any::AnyRow;
 
+use super::dialect::SpatialRows;
 use super::{
     into_page, like_pattern, now_ms, parse_json_object, push_page_by_region, push_spatial_where, region_cursor, row_get, spatial_boxes, Arg, SqlStore,
 };
@@ -144,7 +145,7 @@ impl SqlStore {
         if self.dialect.plans_spatial_per_request() && !spatial_boxes(&filter.spatial).is_empty() {
             sql.plan_each_time();
         }
-        push_spatial_where(&mut sql, self.dialect, "d", &filter.spatial, None);
+        push_spatial_where(&mut sql, self.dialect, "d", &filter.spatial, SpatialRows::Points);
         push_page_by_region(&mut sql, "d.region_path", "d.id", subtree, page)?;
         let rows = sql.fetch_all(&self.reader).await?;
         let items = rows.iter().map(|row| device_from_row(row).map(|(id, path, d)| (region_cursor(&path, id), d))).collect::<Result<Vec<_>>>()?;

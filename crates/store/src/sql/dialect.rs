@@ -1,5 +1,5 @@
 //! The few places SQLite and PostgreSQL need different SQL.
-use linli_domain::BBox;
+use linli_domain::{BBox, Level};
 
 use super::Sql;
 
@@ -89,12 +89,6 @@ impl Dialect {
         }
     }
 
-    /// Whether spatial lists choose their page of ids before fetching rows (PostgreSQL), rather
-    /// than joining from the R*Tree and sorting full rows (SQLite, where that measured faster).
-    pub(crate) fn pages_spatial_ids_first(self) -> bool {
-        self == Dialect::Postgres
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             Dialect::Sqlite => "sqlite",
@@ -111,10 +105,30 @@ impl Dialect {
     /// With `level`, only that level (`level_no`) is searched: regions index the level as a third
     /// R*Tree dimension.
     pub(crate) fn push_spatial_source(self, sql: &mut Sql, table: &str, boxes: &[BBox], level: Option<i64>) -> bool {
-        if self != Dialect::Sqlite || boxes.is_empty() {
+        let Some(rtree) = self.spatial_candidates_table(table).filter(|_| !boxes.is_empty()) else {
             return false;
-        }
-        sql.push(&format!("(SELECT id FROM {table}_rtree WHERE 1 = 1"));
+        };
+        sql.push(&format!("(SELECT id FROM {rtree} WHERE 1 = 1"));
+        self.push_spatial_candidates(sql, boxes, level);
+        sql.push(") t CROSS JOIN ");
+        true
+    }
+
+    /// Whether a region's spatial predicate with a level already keeps that level alone
+    /// (PostgreSQL's indexes hold the level), so the level's own test — a column the covering
+    /// index lacks — can be left out.
+    pub(crate) fn spatial_predicate_holds_level(self) -> bool {
+        self == Dialect::Postgres
+    }
+
+    /// The spatial index table a query draws candidate ids from (SQLite's R*Tree beside `table`);
+    /// none where the index serves the table's own rows (PostgreSQL).
+    pub(crate) fn spatial_candidates_table(self, table: &str) -> Option<String> {
+        (self == Dialect::Sqlite).then(|| format!("{table}_rtree"))
+    }
+
+    /// The R*Tree constraints for `boxes` (and a hierarchy level), after a WHERE.
+    pub(crate) fn push_spatial_candidates(self, sql: &mut Sql, boxes: &[BBox], level: Option<i64>) {
         // Overlap, not containment: entries are 32-bit boxes rounded outward, so a point on the
         // edge of the query box may be stored as a box that pokes out of it.
         for b in boxes {
@@ -124,30 +138,69 @@ impl Dialect {
         if let Some(level) = level {
             sql.push(" AND min_level >= ").arg(level).push(" AND max_level <= ").arg(level);
         }
-        sql.push(") t CROSS JOIN ");
-        true
     }
 
     /// The WHERE predicate keeping rows inside a box: exact on the row's own columns (the R*Tree
-    /// stores 32-bit floats rounded outward), and on PostgreSQL in a form its SP-GiST indexes serve —
-    /// `point(lon, lat)`, or with `level`, `point(lon, lat + 1000 × level_no)`.
-    pub(crate) fn push_in_bbox(self, sql: &mut Sql, alias: &str, b: &BBox, level: Option<i64>) {
-        match self {
-            Dialect::Sqlite => {
-                sql.push(&format!(" AND {alias}.lon BETWEEN ")).arg(b.min_lon).push(" AND ").arg(b.max_lon);
-                sql.push(&format!(" AND {alias}.lat BETWEEN ")).arg(b.min_lat).push(" AND ").arg(b.max_lat);
+    /// stores 32-bit floats rounded outward), and on PostgreSQL in a form its indexes serve: for
+    /// regions the B-tree over `(level_no, lat_band, lon)`, one short range of longitudes per band
+    /// of latitude (see [`LAT_BANDS_PER_DEGREE`]); for devices, and boxes too tall for bands, the
+    /// SP-GiST indexes on `point(lon, lat)` (regions: `point(lon, lat + 1000 × level_no)`).
+    pub(crate) fn push_in_bbox(self, sql: &mut Sql, alias: &str, b: &BBox, rows: SpatialRows) {
+        if self == Dialect::Sqlite {
+            sql.push(&format!(" AND {alias}.lon BETWEEN ")).arg(b.min_lon).push(" AND ").arg(b.max_lon);
+            sql.push(&format!(" AND {alias}.lat BETWEEN ")).arg(b.min_lat).push(" AND ").arg(b.max_lat);
+            return;
+        }
+        let level = match rows {
+            SpatialRows::Points => None,
+            SpatialRows::Regions(level) => {
+                let (low, high) = (lat_band(b.min_lat), lat_band(b.max_lat));
+                if high - low < MAX_LAT_BANDS {
+                    let levels: Vec<i64> = match level {
+                        Some(level) => vec![level],
+                        None => (0..Level::ALL.len() as i64).collect(),
+                    };
+                    // Literal integers, not parameters: the Any driver binds no arrays, and these
+                    // are computed here, never taken from the caller's text.
+                    let list = |items: &mut dyn Iterator<Item = i64>| items.map(|n| n.to_string()).collect::<Vec<_>>().join(", ");
+                    sql.push(&format!(" AND {alias}.level_no IN ({}) AND {alias}.lat_band IN ({})", list(&mut levels.into_iter()), list(&mut (low..=high))));
+                    sql.push(&format!(" AND {alias}.lon BETWEEN ")).arg(b.min_lon).push(" AND ").arg(b.max_lon);
+                    sql.push(&format!(" AND {alias}.lat BETWEEN ")).arg(b.min_lat).push(" AND ").arg(b.max_lat);
+                    return;
+                }
+                level
             }
-            Dialect::Postgres => match level {
-                Some(level) => {
-                    let offset = 1000.0 * level as f64;
-                    sql.push(&format!(" AND {alias}.lon IS NOT NULL AND point({alias}.lon, {alias}.lat + 1000 * {alias}.level_no) <@ box(point("));
-                    sql.arg(b.min_lon).push(", ").arg(b.min_lat + offset).push("), point(").arg(b.max_lon).push(", ").arg(b.max_lat + offset).push("))");
-                }
-                None => {
-                    sql.push(&format!(" AND {alias}.lon IS NOT NULL AND point({alias}.lon, {alias}.lat) <@ box(point("));
-                    sql.arg(b.min_lon).push(", ").arg(b.min_lat).push("), point(").arg(b.max_lon).push(", ").arg(b.max_lat).push("))");
-                }
-            },
+        };
+        match level {
+            Some(level) => {
+                let offset = 1000.0 * level as f64;
+                sql.push(&format!(" AND {alias}.lon IS NOT NULL AND point({alias}.lon, {alias}.lat + 1000 * {alias}.level_no) <@ box(point("));
+                sql.arg(b.min_lon).push(", ").arg(b.min_lat + offset).push("), point(").arg(b.max_lon).push(", ").arg(b.max_lat + offset).push("))");
+            }
+            None => {
+                sql.push(&format!(" AND {alias}.lon IS NOT NULL AND point({alias}.lon, {alias}.lat) <@ box(point("));
+                sql.arg(b.min_lon).push(", ").arg(b.min_lat).push("), point(").arg(b.max_lon).push(", ").arg(b.max_lat).push("))");
+            }
         }
     }
+}
+
+/// What a spatial predicate is written for: devices (points), or regions of one level or all.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SpatialRows {
+    Points,
+    Regions(Option<i64>),
+}
+
+/// PostgreSQL keeps each region's `lat_band = floor(lat × 1000)` (bands of about 111 m; the
+/// migration `0007_region_bands.sql` computes it the same way). A box is searched one band at a
+/// time, each a contiguous range of the B-tree, so points stacked on one spot (a building's
+/// dwellings) cost what distinct points do — SP-GiST degrades on them.
+pub(crate) const LAT_BANDS_PER_DEGREE: f64 = 1000.0;
+
+/// Boxes spanning more bands than this (about 440 km) use the SP-GiST index instead.
+const MAX_LAT_BANDS: i64 = 4000;
+
+fn lat_band(lat: f64) -> i64 {
+    (lat * LAT_BANDS_PER_DEGREE).floor() as i64
 }

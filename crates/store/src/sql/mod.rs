@@ -23,6 +23,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use dialect::Dialect;
+use dialect::SpatialRows;
 pub(crate) use query::{Arg, Sql};
 
 use crate::error::StoreError;
@@ -210,13 +211,13 @@ pub(crate) fn spatial_boxes(filter: &crate::model::SpatialFilter) -> Vec<linli_d
     filter.bbox.iter().copied().chain(filter.near.map(|n| linli_domain::BBox::around(n.center, n.radius_m))).collect()
 }
 
-/// Adds the bounding-box and radius predicates on a table with `lon`/`lat` columns; `level`
-/// narrows PostgreSQL's index to one level (regions only).
+/// Adds the bounding-box and radius predicates on a table with `lon`/`lat` columns, written for
+/// the index `rows` names.
 /// The radius test is equirectangular (error under 0.5 % up to 100 km), which keeps it plain
 /// arithmetic that both backends evaluate without math extensions.
-pub(crate) fn push_spatial_where(sql: &mut Sql, dialect: Dialect, alias: &str, filter: &crate::model::SpatialFilter, level: Option<i64>) {
+pub(crate) fn push_spatial_where(sql: &mut Sql, dialect: Dialect, alias: &str, filter: &crate::model::SpatialFilter, rows: SpatialRows) {
     for b in spatial_boxes(filter) {
-        dialect.push_in_bbox(sql, alias, &b, level);
+        dialect.push_in_bbox(sql, alias, &b, rows);
     }
     if let Some(near) = &filter.near {
         let lon_scale = near.center.lat.to_radians().cos();

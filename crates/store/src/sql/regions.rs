@@ -3,7 +3,9 @@ use linli_domain::region::{NewRegion, RegionPatch};
 use linli_domain::{Geometry, Level, Position, Region};
 use sqlx::any::AnyRow;
 
-use super::{into_page, like_pattern, now_ms, parse_json_object, push_page_by_path, push_spatial_where, row_get, spatial_boxes, SqlStore};
+use super::dialect::SpatialRows;
+use super::query::Sql;
+use super::{into_page, like_pattern, now_ms, parse_json_object, push_page_by_path, push_path_range, push_spatial_where, row_get, spatial_boxes, SqlStore};
 use crate::error::StoreError;
 use crate::model::{effective_position, prefix_range, Jurisdiction, Page, PageRequest, RegionFilter};
 use crate::Result;
@@ -242,29 +244,92 @@ impl SqlStore {
             Some(within) => Some(prefix_range(&self.referenced_region(&self.reader, scope, "within", within).await?.path)),
             None => scope.path_range(),
         };
-        let level = filter.level.map(Level::ordinal);
-        let boxes = spatial_boxes(&filter.spatial);
-        // On PostgreSQL a spatial list picks its page of ids first and fetches the full rows for
-        // those alone: the box may hold thousands of matches, and only ids and paths need sorting.
-        // (On SQLite the R*Tree-driven join measured faster as it is.)
-        let ids_first = !boxes.is_empty() && self.dialect.pages_spatial_ids_first();
-        let mut sql = if !ids_first {
-            let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS} FROM "));
-            let source = self.dialect.push_spatial_source(&mut sql, "regions", &boxes, level);
-            sql.push(if source {
-                "regions r ON r.id = t.id LEFT JOIN regions p ON p.id = r.parent_id WHERE 1 = 1"
-            } else {
-                "regions r LEFT JOIN regions p ON p.id = r.parent_id WHERE 1 = 1"
-            });
-            sql
-        } else {
-            self.sql(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE r.id IN (SELECT r.id FROM regions r WHERE 1 = 1"))
+        let parent_id = match &filter.parent_code {
+            Some(parent) => Some(self.referenced_region(&self.reader, scope, "parent", parent).await?.id),
+            None => None,
         };
-        if let Some(parent) = &filter.parent_code {
-            let key = self.referenced_region(&self.reader, scope, "parent", parent).await?;
-            sql.push(" AND r.parent_id = ").arg(key.id);
+        if !spatial_boxes(&filter.spatial).is_empty() {
+            return self.list_regions_in_space(filter, page, subtree, parent_id).await;
         }
-        if let Some(level) = filter.level {
+        let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE 1 = 1"));
+        self.push_region_filters(&mut sql, filter, parent_id);
+        push_page_by_path(&mut sql, "r.path", subtree, page, false)?;
+        let rows = sql.fetch_all(&self.reader).await?;
+        let items = rows.iter().map(|row| region_from_row(row).map(|(k, r)| (k.path, r))).collect::<Result<Vec<_>>>()?;
+        Ok(into_page(items, page))
+    }
+
+    /// A spatial list (`bbox`, `near`), in id order (cursor: the last id). A dense box holds
+    /// thousands of matches; id order lets the spatial index hand over a sorted page of candidate
+    /// ids without any row being read, where hierarchy order had to read and sort every match.
+    async fn list_regions_in_space(
+        &self,
+        filter: &RegionFilter,
+        page: &PageRequest,
+        subtree: Option<(String, String)>,
+        parent_id: Option<i64>,
+    ) -> Result<Page<Region>> {
+        let after = match &page.after {
+            Some(after) => after.parse::<i64>().map_err(|_| StoreError::invalid("cursor", "is not a cursor this API returned"))?,
+            None => 0,
+        };
+        let level = filter.level.map(Level::ordinal);
+        let want = i64::from(page.limit) + 1;
+        let mut found = Vec::new();
+        match self.dialect.spatial_candidates_table("regions") {
+            // SQLite: candidate ids from the R*Tree in id order, a growing chunk at a time, then
+            // the rows among them that pass every filter; a chunk the filters empty is followed
+            // by the next, so a selective filter costs a few rounds, not a read of every match.
+            Some(rtree) => {
+                let boxes = spatial_boxes(&filter.spatial);
+                let (mut cursor, mut chunk) = (after, want * 2);
+                loop {
+                    let mut ids = self.sql(&format!("SELECT id FROM {rtree} WHERE id > "));
+                    ids.arg(cursor);
+                    self.dialect.push_spatial_candidates(&mut ids, &boxes, level);
+                    ids.push(" ORDER BY id LIMIT ").arg(chunk);
+                    let ids: Vec<i64> = ids.fetch_all(&self.reader).await?.iter().map(|row| row_get(row, "id")).collect::<Result<_>>()?;
+                    let Some(&last) = ids.last() else { break };
+                    // CROSS JOIN keeps the candidates the outer loop: left to itself, the planner
+                    // may walk the level index through a million dwellings testing membership.
+                    let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS} FROM (SELECT value AS id FROM json_each("));
+                    sql.arg(serde_json::to_string(&ids).expect("ids serialize"));
+                    sql.push(")) t CROSS JOIN regions r ON r.id = t.id LEFT JOIN regions p ON p.id = r.parent_id WHERE 1 = 1");
+                    self.push_region_filters(&mut sql, filter, parent_id);
+                    push_path_range(&mut sql, "r.path", subtree.clone());
+                    sql.push(" ORDER BY r.id LIMIT ").arg(want - found.len() as i64);
+                    found.extend(sql.fetch_all(&self.reader).await?);
+                    if found.len() as i64 >= want || (ids.len() as i64) < chunk {
+                        break;
+                    }
+                    (cursor, chunk) = (last, (chunk * 8).min(20_000));
+                }
+            }
+            // PostgreSQL: one statement; its SP-GiST index finds the matches, the page of ids is
+            // picked (sorting ids only) before full rows are fetched for those alone. `+ 0` keeps
+            // the planner off walking the primary key in id order through a sparse box.
+            None => {
+                let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE r.id IN (SELECT r.id FROM regions r WHERE r.id > "));
+                sql.arg(after);
+                self.push_region_filters(&mut sql, filter, parent_id);
+                push_path_range(&mut sql, "r.path", subtree);
+                sql.push(" ORDER BY r.id + 0 LIMIT ").arg(want).push(") ORDER BY r.id");
+                sql.plan_each_time();
+                found = sql.fetch_all(&self.reader).await?;
+            }
+        }
+        let items = found.iter().map(|row| region_from_row(row).map(|(k, r)| (k.id.to_string(), r))).collect::<Result<Vec<_>>>()?;
+        Ok(into_page(items, page))
+    }
+
+    /// The filters every region list shares (alias `r`): parent, level, name or code substring,
+    /// and the exact spatial predicates.
+    fn push_region_filters(&self, sql: &mut Sql, filter: &RegionFilter, parent_id: Option<i64>) {
+        if let Some(parent_id) = parent_id {
+            sql.push(" AND r.parent_id = ").arg(parent_id);
+        }
+        let spatial = !spatial_boxes(&filter.spatial).is_empty();
+        if let Some(level) = filter.level.filter(|_| !(spatial && self.dialect.spatial_predicate_holds_level())) {
             sql.push(" AND r.level = ").arg(level.as_str());
         }
         if let Some(q) = &filter.q {
@@ -272,17 +337,7 @@ impl SqlStore {
             let like = self.dialect.case_insensitive_like();
             sql.push(&format!(" AND (r.name {like} ")).arg(pattern.clone()).push(&format!(" ESCAPE '\\' OR r.code {like} ")).arg(pattern).push(" ESCAPE '\\')");
         }
-        if self.dialect.plans_spatial_per_request() && !boxes.is_empty() {
-            sql.plan_each_time();
-        }
-        push_spatial_where(&mut sql, self.dialect, "r", &filter.spatial, level);
-        push_page_by_path(&mut sql, "r.path", subtree, page, ids_first)?;
-        if ids_first {
-            sql.push(") ORDER BY r.path");
-        }
-        let rows = sql.fetch_all(&self.reader).await?;
-        let items = rows.iter().map(|row| region_from_row(row).map(|(k, r)| (k.path, r))).collect::<Result<Vec<_>>>()?;
-        Ok(into_page(items, page))
+        push_spatial_where(sql, self.dialect, "r", &filter.spatial, SpatialRows::Regions(filter.level.map(Level::ordinal)));
     }
 
     /// Reserves `count` ids for new rows of `table` inside the writing transaction.
