@@ -76,6 +76,7 @@ store_suite!(
     jurisdiction_limits_reads_and_writes,
     spatial_queries_find_what_lies_inside,
     spatial_pages_walk_every_match_once,
+    name_search_finds_substrings,
     pagination_walks_every_record_once,
     residents_link_dwellings_and_filter,
     import_is_all_or_nothing_with_every_bad_row,
@@ -263,6 +264,42 @@ async fn spatial_pages_walk_every_match_once(store: &SqlStore) {
     assert_eq!(everything[..2], ["d1", "x0"]);
     let bad = store.list_regions(&all, &filter, &PageRequest { after: Some("/1/2".into()), ..PageRequest::first(5) }).await.unwrap_err();
     assert!(matches!(&bad, StoreError::Invalid(i) if i.0[0].field == "cursor"), "{bad:?}");
+}
+
+/// `q` finds a substring of a name or code, case-insensitively, through the trigram index where
+/// the term is long enough and by a scan where it is not; renames and deletions are followed.
+async fn name_search_finds_substrings(store: &SqlStore) {
+    seed(store).await;
+    let all = Jurisdiction::everywhere();
+    let named = |code: &str, name: &str, parent: &str| {
+        NewRegion::parse(RegionInput { code: Some(code), level: Some("building"), name: Some(name), parent_code: Some(parent), ..Default::default() }).unwrap()
+    };
+    store.create_region(&all, &named("HLG-A1", "回龙观东大街1号楼", "c1")).await.unwrap();
+    store.create_region(&all, &named("hlg-a2", "龙泽苑西区2号楼", "c1")).await.unwrap();
+    store.create_region(&all, &named("odd", "50%_\"引号\"楼", "c2")).await.unwrap();
+    let search = |q: &str| {
+        let filter = RegionFilter { q: Some(q.to_string()), ..Default::default() };
+        let all = all.clone();
+        async move {
+            let mut codes = store.list_regions(&all, &filter, &PageRequest::default()).await.unwrap().items.into_iter().map(|r| r.code).collect::<Vec<_>>();
+            codes.sort();
+            codes
+        }
+    };
+    assert_eq!(search("东大街").await, ["HLG-A1"]);
+    assert_eq!(search("hlg-a").await, ["HLG-A1", "hlg-a2"], "codes, either case");
+    assert_eq!(search("号楼").await, ["HLG-A1", "hlg-a2"], "two characters: a scan finds the same");
+    assert_eq!(search("%_\"").await, ["odd"], "wildcards and quotes are plain text");
+    assert!(search("不存在的楼").await.is_empty());
+    let c1 = store.jurisdiction(Some("c1")).await.unwrap();
+    let filter = RegionFilter { q: Some("号楼".into()), ..Default::default() };
+    assert_eq!(store.list_regions(&c1, &filter, &PageRequest::first(1)).await.unwrap().items.len(), 1);
+
+    store.update_region(&all, "HLG-A1", &RegionPatch { name: Some("天通苑北1号楼".into()), ..Default::default() }).await.unwrap();
+    assert!(search("东大街").await.is_empty(), "the old name is gone");
+    assert_eq!(search("天通苑北").await, ["HLG-A1"]);
+    store.delete_region(&all, "hlg-a2").await.unwrap();
+    assert!(search("龙泽苑西").await.is_empty());
 }
 
 async fn pagination_walks_every_record_once(store: &SqlStore) {

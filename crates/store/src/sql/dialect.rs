@@ -121,6 +121,26 @@ impl Dialect {
         self == Dialect::Postgres
     }
 
+    /// Whether the trigram indexes can serve a search for `q` (three characters or more).
+    pub(crate) fn trigrams_serve(self, q: &str) -> bool {
+        q.chars().count() >= 3
+    }
+
+    /// Opens the FROM clause of a name-or-code search for `q` on SQLite: the FTS5 trigram index
+    /// beside `table` hands over the candidates (`CROSS JOIN` keeps them the outer loop), which
+    /// the caller joins with `ON <alias>.id = t.id` and still tests with LIKE, so the result is
+    /// exactly LIKE's. Returns false — the caller scans — on PostgreSQL, whose trigram indexes
+    /// serve the LIKE itself, and for terms under three characters, which trigrams cannot serve.
+    pub(crate) fn push_search_source(self, sql: &mut Sql, table: &str, q: &str) -> bool {
+        if self != Dialect::Sqlite || !self.trigrams_serve(q) {
+            return false;
+        }
+        // One FTS5 phrase: the term in double quotes, its own quotes doubled.
+        let phrase = format!("\"{}\"", q.replace('"', "\"\""));
+        sql.push(&format!("(SELECT rowid AS id FROM {table}_search WHERE {table}_search MATCH ")).arg(phrase).push(") t CROSS JOIN ");
+        true
+    }
+
     /// The spatial index table a query draws candidate ids from (SQLite's R*Tree beside `table`);
     /// none where the index serves the table's own rows (PostgreSQL).
     pub(crate) fn spatial_candidates_table(self, table: &str) -> Option<String> {

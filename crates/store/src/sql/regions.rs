@@ -251,9 +251,16 @@ impl SqlStore {
         if !spatial_boxes(&filter.spatial).is_empty() {
             return self.list_regions_in_space(filter, page, subtree, parent_id).await;
         }
-        let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE 1 = 1"));
+        let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS} FROM "));
+        let searched = filter.q.as_deref().is_some_and(|q| self.dialect.push_search_source(&mut sql, "regions", q));
+        sql.push(if searched { "regions r ON r.id = t.id" } else { "regions r" });
+        sql.push(" LEFT JOIN regions p ON p.id = r.parent_id WHERE 1 = 1");
+        if filter.q.is_some() {
+            // How many rows a search term matches varies by term: plan with the term in hand.
+            sql.plan_each_time();
+        }
         self.push_region_filters(&mut sql, filter, parent_id);
-        push_page_by_path(&mut sql, "r.path", subtree, page, false)?;
+        push_page_by_path(&mut sql, "r.path", subtree, page, searched)?;
         let rows = sql.fetch_all(&self.reader).await?;
         let items = rows.iter().map(|row| region_from_row(row).map(|(k, r)| (k.path, r))).collect::<Result<Vec<_>>>()?;
         Ok(into_page(items, page))
@@ -335,7 +342,10 @@ impl SqlStore {
         if let Some(q) = &filter.q {
             let pattern = like_pattern(q);
             let like = self.dialect.case_insensitive_like();
-            sql.push(&format!(" AND (r.name {like} ")).arg(pattern.clone()).push(&format!(" ESCAPE '\\' OR r.code {like} ")).arg(pattern).push(" ESCAPE '\\')");
+            // A term too short for trigrams would make PostgreSQL walk its whole trigram index:
+            // `|| ''` hides the columns from it, so such a term scans the table instead.
+            let (name, code) = if self.dialect.trigrams_serve(q) { ("r.name", "r.code") } else { ("(r.name || '')", "(r.code || '')") };
+            sql.push(&format!(" AND ({name} {like} ")).arg(pattern.clone()).push(&format!(" ESCAPE '\\' OR {code} {like} ")).arg(pattern).push(" ESCAPE '\\')");
         }
         push_spatial_where(sql, self.dialect, "r", &filter.spatial, SpatialRows::Regions(filter.level.map(Level::ordinal)));
     }
