@@ -173,7 +173,14 @@ impl Dialect {
         }
         let level = match rows {
             SpatialRows::Points => None,
-            SpatialRows::Regions(level) => {
+            // The caller visits the box's cells (and levels) one by one (`cells_covering`): what
+            // is left to say is the exact box.
+            SpatialRows::Regions { in_cells: true, .. } => {
+                sql.push(&format!(" AND {alias}.lon BETWEEN ")).arg(b.min_lon).push(" AND ").arg(b.max_lon);
+                sql.push(&format!(" AND {alias}.lat BETWEEN ")).arg(b.min_lat).push(" AND ").arg(b.max_lat);
+                return;
+            }
+            SpatialRows::Regions { level, in_cells: false } => {
                 let (low, high) = (lat_band(b.min_lat), lat_band(b.max_lat));
                 if high - low < MAX_LAT_BANDS {
                     let levels: Vec<i64> = match level {
@@ -205,11 +212,35 @@ impl Dialect {
     }
 }
 
-/// What a spatial predicate is written for: devices (points), or regions of one level or all.
+/// What a spatial predicate is written for: devices (points), or regions of one level or all —
+/// `in_cells` when the query already visits the box's cells one by one (PostgreSQL).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum SpatialRows {
     Points,
-    Regions(Option<i64>),
+    Regions { level: Option<i64>, in_cells: bool },
+}
+
+/// PostgreSQL keeps each region's `cell`, a square of 0.001° (about 111 × 85 m here), computed in
+/// migration `0009_region_cells.sql` exactly as [`cell_of`] does. Its index, `(cell, level_no,
+/// id)`, lists a cell's regions of a level in id order, so a page in id order visits each cell of
+/// the box for its first ids alone instead of collecting every match.
+const CELLS_PER_DEGREE: f64 = 1000.0;
+
+/// Boxes covering more cells than this use the latitude bands instead.
+const MAX_CELLS: i64 = 400;
+
+fn cell_of(lon_step: i64, lat_step: i64) -> i64 {
+    lat_step * 1_000_000 + lon_step + 180_000
+}
+
+/// The cells covering `b`, or none where there are too many to visit one by one.
+pub(crate) fn cells_covering(b: &BBox) -> Option<Vec<i64>> {
+    let step = |v: f64| (v * CELLS_PER_DEGREE).floor() as i64;
+    let (lons, lats) = (step(b.min_lon)..=step(b.max_lon), step(b.min_lat)..=step(b.max_lat));
+    if (lons.end() - lons.start() + 1) * (lats.end() - lats.start() + 1) > MAX_CELLS {
+        return None;
+    }
+    Some(lats.flat_map(|lat| lons.clone().map(move |lon| cell_of(lon, lat))).collect())
 }
 
 /// PostgreSQL keeps each region's `lat_band = floor(lat × 1000)` (bands of about 111 m; the

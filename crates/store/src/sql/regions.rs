@@ -3,7 +3,7 @@ use linli_domain::region::{NewRegion, RegionPatch};
 use linli_domain::{Geometry, Level, Position, Region};
 use sqlx::any::AnyRow;
 
-use super::dialect::SpatialRows;
+use super::dialect::{cells_covering, SpatialRows};
 use super::query::Sql;
 use super::{into_page, like_pattern, now_ms, parse_json_object, push_page_by_path, push_path_range, push_spatial_where, row_get, spatial_boxes, SqlStore};
 use crate::error::StoreError;
@@ -259,7 +259,7 @@ impl SqlStore {
             // How many rows a search term matches varies by term: plan with the term in hand.
             sql.plan_each_time();
         }
-        self.push_region_filters(&mut sql, filter, parent_id);
+        self.push_region_filters(&mut sql, filter, parent_id, false);
         push_page_by_path(&mut sql, "r.path", subtree, page, searched)?;
         let rows = sql.fetch_all(&self.reader).await?;
         let items = rows.iter().map(|row| region_from_row(row).map(|(k, r)| (k.path, r))).collect::<Result<Vec<_>>>()?;
@@ -302,7 +302,7 @@ impl SqlStore {
                     let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS} FROM (SELECT value AS id FROM json_each("));
                     sql.arg(serde_json::to_string(&ids).expect("ids serialize"));
                     sql.push(")) t CROSS JOIN regions r ON r.id = t.id LEFT JOIN regions p ON p.id = r.parent_id WHERE 1 = 1");
-                    self.push_region_filters(&mut sql, filter, parent_id);
+                    self.push_region_filters(&mut sql, filter, parent_id, false);
                     push_path_range(&mut sql, "r.path", subtree.clone());
                     sql.push(" ORDER BY r.id LIMIT ").arg(want - found.len() as i64);
                     found.extend(sql.fetch_all(&self.reader).await?);
@@ -312,16 +312,43 @@ impl SqlStore {
                     (cursor, chunk) = (last, (chunk * 8).min(20_000));
                 }
             }
-            // PostgreSQL: one statement; its SP-GiST index finds the matches, the page of ids is
-            // picked (sorting ids only) before full rows are fetched for those alone. `+ 0` keeps
-            // the planner off walking the primary key in id order through a sparse box.
+            // PostgreSQL: one statement. Where the box covers few cells, each cell gives its first
+            // ids in id order from the `(cell, level_no, id)` index (LATERAL), and the page is
+            // the smallest of those: the work follows the page, not the matches. Larger boxes
+            // read the matches' ids from the latitude bands (or SP-GiST), sort them, and fetch
+            // full rows for the page alone; `+ 0` keeps the planner off walking the primary key
+            // in id order through a sparse box.
             None => {
-                let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE r.id IN (SELECT r.id FROM regions r WHERE r.id > "));
+                let cells = spatial_boxes(&filter.spatial).iter().filter_map(cells_covering).min_by_key(Vec::len);
+                let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE r.id IN (SELECT "));
+                if let Some(cells) = &cells {
+                    // The cells as one text parameter (the Any driver binds no arrays), so the
+                    // statement's text, and its cached plan, are the same for every box.
+                    // Without a level, each level of each cell: every visit then reads ids in order.
+                    let list = |items: &mut dyn Iterator<Item = i64>| items.map(|n| n.to_string()).collect::<Vec<_>>().join(",");
+                    let levels = match filter.level {
+                        Some(level) => list(&mut std::iter::once(level.ordinal())),
+                        None => list(&mut (0..Level::ALL.len() as i64)),
+                    };
+                    sql.push("x.id FROM unnest(string_to_array(").arg(list(&mut cells.iter().copied()));
+                    sql.push(", ',')::bigint[]) AS c (cell) CROSS JOIN unnest(string_to_array(").arg(levels);
+                    sql.push(", ',')::int[]) AS l (level_no) CROSS JOIN LATERAL (SELECT r.id FROM regions r WHERE r.cell = c.cell AND r.level_no = l.level_no AND r.id > ");
+                } else {
+                    sql.push("r.id FROM regions r WHERE r.id > ");
+                }
                 sql.arg(after);
-                self.push_region_filters(&mut sql, filter, parent_id);
+                self.push_region_filters(&mut sql, filter, parent_id, cells.is_some());
                 push_path_range(&mut sql, "r.path", subtree);
-                sql.push(" ORDER BY r.id + 0 LIMIT ").arg(want).push(") ORDER BY r.id");
-                sql.plan_each_time();
+                if cells.is_some() {
+                    sql.push(" ORDER BY r.id LIMIT ").arg(want).push(") x ORDER BY x.id LIMIT ").arg(want);
+                } else {
+                    sql.push(" ORDER BY r.id + 0 LIMIT ").arg(want);
+                }
+                sql.push(") ORDER BY r.id");
+                if cells.is_none() {
+                    // How many rows a large box matches varies: plan with its corners in hand.
+                    sql.plan_each_time();
+                }
                 found = sql.fetch_all(&self.reader).await?;
             }
         }
@@ -330,8 +357,8 @@ impl SqlStore {
     }
 
     /// The filters every region list shares (alias `r`): parent, level, name or code substring,
-    /// and the exact spatial predicates.
-    fn push_region_filters(&self, sql: &mut Sql, filter: &RegionFilter, parent_id: Option<i64>) {
+    /// and the exact spatial predicates (`in_cells`: the query visits the box's cells itself).
+    fn push_region_filters(&self, sql: &mut Sql, filter: &RegionFilter, parent_id: Option<i64>, in_cells: bool) {
         if let Some(parent_id) = parent_id {
             sql.push(" AND r.parent_id = ").arg(parent_id);
         }
@@ -347,7 +374,7 @@ impl SqlStore {
             let (name, code) = if self.dialect.trigrams_serve(q) { ("r.name", "r.code") } else { ("(r.name || '')", "(r.code || '')") };
             sql.push(&format!(" AND ({name} {like} ")).arg(pattern.clone()).push(&format!(" ESCAPE '\\' OR {code} {like} ")).arg(pattern).push(" ESCAPE '\\')");
         }
-        push_spatial_where(sql, self.dialect, "r", &filter.spatial, SpatialRows::Regions(filter.level.map(Level::ordinal)));
+        push_spatial_where(sql, self.dialect, "r", &filter.spatial, SpatialRows::Regions { level: filter.level.map(Level::ordinal), in_cells });
     }
 
     /// Reserves `count` ids for new rows of `table` inside the writing transaction.
