@@ -355,8 +355,10 @@ async fn spatial_and_paging(app: TestApp) {
     let (status, body) = app.get(&leader, "/residents/not-a-number").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_error(&body, "invalid_path");
-    let (status, body) = app.get(&leader, "/regions?q=%00").await;
-    assert!(status == StatusCode::OK || status == StatusCode::BAD_REQUEST, "{status} {body}");
+    for q in ["%00", "abc%00def", "%E7%A4%BE%E5%8C%BA%0A1"] {
+        let (status, body) = app.get(&leader, &format!("/regions?q={q}")).await;
+        assert_eq!((status, body["errors"][0]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("q")), "{q}: {body}");
+    }
     let (status, body) = app.get(&leader, "/regions?bbox=1,2,3").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["errors"][0]["field"], "bbox");

@@ -218,6 +218,12 @@ async fn spatial_queries_find_what_lies_inside(store: &SqlStore) {
     }
     let filter = RegionFilter { q: Some("c2".into()), ..Default::default() };
     assert_eq!(codes(store.list_regions(&all, &filter, &PageRequest::default()).await.unwrap()), ["c2"]);
+    // West and south of zero, where flooring and truncating differ.
+    store.create_region(&all, &region("south", "building", Some("c1"), Some((-0.0005, -0.0015)))).await.unwrap();
+    for (bbox, expected) in [("-0.001,-0.002,0,-0.001", vec!["south"]), ("-0.0004,-0.002,0,0", vec![]), ("-0.0005,-0.0015,-0.0005,-0.0015", vec!["south"])] {
+        let filter = RegionFilter { spatial: SpatialFilter { bbox: Some(BBox::parse("bbox", bbox).unwrap()), near: None }, ..Default::default() };
+        assert_eq!(codes(store.list_regions(&all, &filter, &PageRequest::default()).await.unwrap()), expected, "{bbox}");
+    }
 }
 
 /// A spatial list pages in id order through every match once, also where most candidates of the

@@ -45,10 +45,11 @@ pub(crate) fn code_param(field: &str, raw: Option<&str>) -> Result<Option<String
     Ok(raw.filter(|s| !s.trim().is_empty()).map(|s| linli_domain::text::parse_code(field, s)).transpose()?)
 }
 
-/// A search string: trimmed, at most 100 characters.
+/// A search string: trimmed, at most 100 characters, no control characters.
 pub(crate) fn search_param(raw: Option<&str>) -> Result<Option<String>, ApiError> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         Some(q) if q.chars().count() > 100 => Err(ApiError::bad_request("q", "must be at most 100 characters")),
+        Some(q) if q.chars().any(char::is_control) => Err(ApiError::bad_request("q", "must not contain control characters")),
         other => Ok(other.map(str::to_string)),
     }
 }

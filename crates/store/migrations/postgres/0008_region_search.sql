@@ -12,8 +12,13 @@ BEGIN
     END;
     SELECT n.nspname INTO home FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm';
     IF home IS NOT NULL THEN
-        EXECUTE format('CREATE INDEX regions_name_trgm ON regions USING gin (name %I.gin_trgm_ops)', home);
-        EXECUTE format('CREATE INDEX regions_code_trgm ON regions USING gin (code %I.gin_trgm_ops)', home);
+        BEGIN
+            EXECUTE format('CREATE INDEX regions_name_trgm ON regions USING gin (name %I.gin_trgm_ops)', home);
+            EXECUTE format('CREATE INDEX regions_code_trgm ON regions USING gin (code %I.gin_trgm_ops)', home);
+        EXCEPTION WHEN OTHERS THEN
+            -- e.g. the extension lives in a schema this role may not use
+            RAISE NOTICE 'trigram indexes not created (%); region search will scan', SQLERRM;
+        END;
     END IF;
 END
 $$;

@@ -121,9 +121,16 @@ impl Dialect {
         self == Dialect::Postgres
     }
 
-    /// Whether the trigram indexes can serve a search for `q` (three characters or more).
+    /// Whether the trigram indexes can serve a search for `q`: pg_trgm takes trigrams from runs
+    /// of letters and digits only (CJK included), so `q` needs three of them in a row. A NUL
+    /// would end FTS5's reading of the term early.
     pub(crate) fn trigrams_serve(self, q: &str) -> bool {
-        q.chars().count() >= 3
+        let mut run = 0;
+        !q.contains('\0')
+            && q.chars().any(|c| {
+                run = if c.is_alphanumeric() { run + 1 } else { 0 };
+                run >= 3
+            })
     }
 
     /// Opens the FROM clause of a name-or-code search for `q` on SQLite: the FTS5 trigram index
@@ -220,14 +227,15 @@ pub(crate) enum SpatialRows {
     Regions { level: Option<i64>, in_cells: bool },
 }
 
-/// PostgreSQL keeps each region's `cell`, a square of 0.001° (about 111 × 85 m here), computed in
-/// migration `0009_region_cells.sql` exactly as [`cell_of`] does. Its index, `(cell, level_no,
+/// Each region keeps its `cell`, a square of 0.001° (about 111 × 85 m here), computed in the
+/// migrations `0009_region_cells.sql` exactly as [`cell_of`] does. Its index, `(cell, level_no,
 /// id)`, lists a cell's regions of a level in id order, so a page in id order visits each cell of
 /// the box for its first ids alone instead of collecting every match.
 const CELLS_PER_DEGREE: f64 = 1000.0;
 
-/// Boxes covering more cells than this use the latitude bands instead.
-const MAX_CELLS: i64 = 400;
+/// Boxes needing more visits (cells × levels) than this use the R*Tree (SQLite) or the
+/// latitude bands (PostgreSQL) instead; SQLite also allows at most 500 branches in a compound.
+pub(crate) const MAX_CELL_VISITS: i64 = 400;
 
 fn cell_of(lon_step: i64, lat_step: i64) -> i64 {
     lat_step * 1_000_000 + lon_step + 180_000
@@ -237,7 +245,7 @@ fn cell_of(lon_step: i64, lat_step: i64) -> i64 {
 pub(crate) fn cells_covering(b: &BBox) -> Option<Vec<i64>> {
     let step = |v: f64| (v * CELLS_PER_DEGREE).floor() as i64;
     let (lons, lats) = (step(b.min_lon)..=step(b.max_lon), step(b.min_lat)..=step(b.max_lat));
-    if (lons.end() - lons.start() + 1) * (lats.end() - lats.start() + 1) > MAX_CELLS {
+    if (lons.end() - lons.start() + 1) * (lats.end() - lats.start() + 1) > MAX_CELL_VISITS {
         return None;
     }
     Some(lats.flat_map(|lat| lons.clone().map(move |lon| cell_of(lon, lat))).collect())

@@ -3,7 +3,7 @@ use linli_domain::region::{NewRegion, RegionPatch};
 use linli_domain::{Geometry, Level, Position, Region};
 use sqlx::any::AnyRow;
 
-use super::dialect::{cells_covering, SpatialRows};
+use super::dialect::{cells_covering, SpatialRows, MAX_CELL_VISITS};
 use super::query::Sql;
 use super::{into_page, like_pattern, now_ms, parse_json_object, push_page_by_path, push_path_range, push_spatial_where, row_get, spatial_boxes, SqlStore};
 use crate::error::StoreError;
@@ -282,14 +282,56 @@ impl SqlStore {
         };
         let level = filter.level.map(Level::ordinal);
         let want = i64::from(page.limit) + 1;
-        let mut found = Vec::new();
-        match self.dialect.spatial_candidates_table("regions") {
-            // SQLite: candidate ids from the R*Tree in id order, a growing chunk at a time, then
-            // the rows among them that pass every filter; a chunk the filters empty is followed
-            // by the next, so a selective filter costs a few rounds, not a read of every match.
-            Some(rtree) => {
+        // Where the box covers few cells (squares of 0.001°), each cell and level gives its first
+        // ids in id order from the `(cell, level_no, id)` index, and the page is the smallest of
+        // those: the work follows the page, not the matches.
+        let levels: Vec<i64> = match level {
+            Some(level) => vec![level],
+            None => (0..Level::ALL.len() as i64).collect(),
+        };
+        // SQLite's (cell, level_no) index orders ids within one level only; a box of every level
+        // (ten branches a cell) measured faster from the R*Tree.
+        let sqlite = self.dialect.spatial_candidates_table("regions").is_some();
+        let cells = spatial_boxes(&filter.spatial)
+            .iter()
+            .filter_map(cells_covering)
+            .min_by_key(Vec::len)
+            .filter(|cells| (cells.len() * levels.len()) as i64 <= MAX_CELL_VISITS && !(sqlite && level.is_none()));
+        let found = match (cells, self.dialect.spatial_candidates_table("regions")) {
+            (Some(cells), Some(_)) => {
+                // SQLite: one compound statement, a branch per cell and level.
+                let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS} FROM ("));
+                for (n, (cell, level)) in cells.iter().flat_map(|&c| levels.iter().map(move |&l| (c, l))).enumerate() {
+                    sql.push(if n == 0 { "SELECT id FROM (" } else { " UNION ALL SELECT id FROM (" });
+                    self.push_cell_visit(&mut sql, filter, parent_id, subtree.clone(), after, want, |sql| {
+                        sql.push(" AND r.cell = ").arg(cell).push(" AND r.level_no = ").arg(level);
+                    });
+                    sql.push(")");
+                }
+                sql.push(" ORDER BY id LIMIT ").arg(want);
+                sql.push(") t CROSS JOIN regions r ON r.id = t.id LEFT JOIN regions p ON p.id = r.parent_id ORDER BY r.id");
+                sql.fetch_all(&self.reader).await?
+            }
+            (Some(cells), None) => {
+                // PostgreSQL: LATERAL over the cells and levels, passed as text (the Any driver
+                // binds no arrays) so the statement's text, and its cached plan, fit every box.
+                let list = |items: &mut dyn Iterator<Item = i64>| items.map(|n| n.to_string()).collect::<Vec<_>>().join(",");
+                let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE r.id IN (SELECT x.id FROM unnest(string_to_array("));
+                sql.arg(list(&mut cells.iter().copied())).push(", ',')::bigint[]) AS c (cell) CROSS JOIN unnest(string_to_array(");
+                sql.arg(list(&mut levels.iter().copied())).push(", ',')::int[]) AS l (level_no) CROSS JOIN LATERAL (");
+                self.push_cell_visit(&mut sql, filter, parent_id, subtree, after, want, |sql| {
+                    sql.push(" AND r.cell = c.cell AND r.level_no = l.level_no");
+                });
+                sql.push(") x ORDER BY x.id LIMIT ").arg(want).push(") ORDER BY r.id");
+                sql.fetch_all(&self.reader).await?
+            }
+            // SQLite, larger boxes: candidate ids from the R*Tree in id order, a growing chunk at
+            // a time, then the rows among them that pass every filter; a chunk the filters empty
+            // is followed by the next, so a selective filter costs a few rounds, not a read of
+            // every match.
+            (None, Some(rtree)) => {
                 let boxes = spatial_boxes(&filter.spatial);
-                let (mut cursor, mut chunk) = (after, want * 2);
+                let (mut cursor, mut chunk, mut found) = (after, want * 2, Vec::new());
                 loop {
                     let mut ids = self.sql(&format!("SELECT id FROM {rtree} WHERE id > "));
                     ids.arg(cursor);
@@ -311,49 +353,45 @@ impl SqlStore {
                     }
                     (cursor, chunk) = (last, (chunk * 8).min(20_000));
                 }
+                found
             }
-            // PostgreSQL: one statement. Where the box covers few cells, each cell gives its first
-            // ids in id order from the `(cell, level_no, id)` index (LATERAL), and the page is
-            // the smallest of those: the work follows the page, not the matches. Larger boxes
-            // read the matches' ids from the latitude bands (or SP-GiST), sort them, and fetch
-            // full rows for the page alone; `+ 0` keeps the planner off walking the primary key
-            // in id order through a sparse box.
-            None => {
-                let cells = spatial_boxes(&filter.spatial).iter().filter_map(cells_covering).min_by_key(Vec::len);
-                let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE r.id IN (SELECT "));
-                if let Some(cells) = &cells {
-                    // The cells as one text parameter (the Any driver binds no arrays), so the
-                    // statement's text, and its cached plan, are the same for every box.
-                    // Without a level, each level of each cell: every visit then reads ids in order.
-                    let list = |items: &mut dyn Iterator<Item = i64>| items.map(|n| n.to_string()).collect::<Vec<_>>().join(",");
-                    let levels = match filter.level {
-                        Some(level) => list(&mut std::iter::once(level.ordinal())),
-                        None => list(&mut (0..Level::ALL.len() as i64)),
-                    };
-                    sql.push("x.id FROM unnest(string_to_array(").arg(list(&mut cells.iter().copied()));
-                    sql.push(", ',')::bigint[]) AS c (cell) CROSS JOIN unnest(string_to_array(").arg(levels);
-                    sql.push(", ',')::int[]) AS l (level_no) CROSS JOIN LATERAL (SELECT r.id FROM regions r WHERE r.cell = c.cell AND r.level_no = l.level_no AND r.id > ");
-                } else {
-                    sql.push("r.id FROM regions r WHERE r.id > ");
-                }
+            // PostgreSQL, larger boxes: the matches' ids from the latitude bands (or SP-GiST),
+            // sorted, and full rows fetched for the page alone; `+ 0` keeps the planner off
+            // walking the primary key in id order through a sparse box.
+            (None, None) => {
+                let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE r.id IN (SELECT r.id FROM regions r WHERE r.id > "));
                 sql.arg(after);
-                self.push_region_filters(&mut sql, filter, parent_id, cells.is_some());
+                self.push_region_filters(&mut sql, filter, parent_id, false);
                 push_path_range(&mut sql, "r.path", subtree);
-                if cells.is_some() {
-                    sql.push(" ORDER BY r.id LIMIT ").arg(want).push(") x ORDER BY x.id LIMIT ").arg(want);
-                } else {
-                    sql.push(" ORDER BY r.id + 0 LIMIT ").arg(want);
-                }
-                sql.push(") ORDER BY r.id");
-                if cells.is_none() {
-                    // How many rows a large box matches varies: plan with its corners in hand.
-                    sql.plan_each_time();
-                }
-                found = sql.fetch_all(&self.reader).await?;
+                sql.push(" ORDER BY r.id + 0 LIMIT ").arg(want).push(") ORDER BY r.id");
+                // How many rows a large box matches varies: plan with its corners in hand.
+                sql.plan_each_time();
+                sql.fetch_all(&self.reader).await?
             }
-        }
+        };
         let items = found.iter().map(|row| region_from_row(row).map(|(k, r)| (k.id.to_string(), r))).collect::<Result<Vec<_>>>()?;
         Ok(into_page(items, page))
+    }
+
+    /// One visit of a cell (and level, as `place` says): the first `want` ids after `after`
+    /// there that pass every filter, in id order, from the `(cell, level_no, id)` index.
+    #[allow(clippy::too_many_arguments)]
+    fn push_cell_visit(
+        &self,
+        sql: &mut Sql,
+        filter: &RegionFilter,
+        parent_id: Option<i64>,
+        subtree: Option<(String, String)>,
+        after: i64,
+        want: i64,
+        place: impl FnOnce(&mut Sql),
+    ) {
+        sql.push("SELECT r.id FROM regions r WHERE r.lon IS NOT NULL");
+        place(sql);
+        sql.push(" AND r.id > ").arg(after);
+        self.push_region_filters(sql, filter, parent_id, true);
+        push_path_range(sql, "r.path", subtree);
+        sql.push(" ORDER BY r.id LIMIT ").arg(want);
     }
 
     /// The filters every region list shares (alias `r`): parent, level, name or code substring,
