@@ -629,16 +629,18 @@ function renderMe() {
 let reportPhotos = null;
 let reportPlace = null;
 
+function categoryOptions() {
+  return `<option value="">${esc(t('m.category.choose'))}</option>
+    ${state.taxonomy.map((c) => `<option value="${esc(c.code)}">${esc(categoryName(state.taxonomy, c.code))}</option>`).join('')}`;
+}
+
 function renderReportForm() {
   const severities = ['minor', 'major', 'critical', 'info'];
   $('#tab-report').innerHTML = `
     <div class="report-hero"><h2>${esc(t(isGrid ? 'm.report.patrol' : 'm.report.title'))}</h2><p>${esc(t(isGrid ? 'm.report.intro.grid' : 'm.report.intro.resident'))}</p></div>
     <form id="report-form" class="panel form" novalidate>
       <label for="category">${esc(t('m.category'))}<i class="req">*</i></label>
-      <select id="category" data-draft="report-category" required>
-        <option value="">${esc(t('m.category.choose'))}</option>
-        ${state.taxonomy.map((c) => `<option value="${esc(c.code)}">${esc(categoryName(state.taxonomy, c.code))}</option>`).join('')}
-      </select>
+      <select id="category" data-draft="report-category" required>${categoryOptions()}</select>
       <label for="title">${esc(t('m.subject'))}</label>
       <input id="title" data-draft="report-title" maxlength="100" placeholder="${esc(t('m.subject.placeholder'))}">
       <label for="description">${esc(t('m.details'))}</label>
@@ -900,12 +902,14 @@ async function loadBasics() {
     state.taxonomy = taxonomy;
     store(KEY.taxonomy, taxonomy);
     if (changed) {
-      const values = { category: $('#category')?.value, title: $('#title')?.value, description: $('#description')?.value };
-      const photos = reportPhotos?.photos || [];
-      renderReportForm();
-      for (const [id, v] of Object.entries(values)) if (v) $(`#${id}`).value = v;
-      if (photos.length) restoreReportPhotos(photos);
-      showPlace();
+      // Only the category list changes: the form stays as it is, so nothing being typed is lost.
+      const select = $('#category');
+      if (select) {
+        const chosen = select.value;
+        select.innerHTML = categoryOptions();
+        select.value = chosen;
+        keepDrafts($('#report-form')); // a category kept from before a re-login now has its option
+      }
       renderAll();
     }
   } catch (_) { /* offline: the cached taxonomy serves */ }
@@ -920,13 +924,6 @@ async function loadRegion() {
     showWho();
     showPlace();
   } catch (_) { /* offline or not visible */ }
-}
-
-function restoreReportPhotos(photos) {
-  const transfer = new DataTransfer();
-  photos.forEach((p, i) => transfer.items.add(p instanceof File ? p : new File([p], `photo-${i}.jpg`, { type: p.type || 'image/jpeg' })));
-  $('#report-photo').files = transfer.files;
-  $('#report-photo').dispatchEvent(new Event('change'));
 }
 
 function watchPosition() {

@@ -148,6 +148,16 @@ impl Dialect {
         true
     }
 
+    /// Pins a query on `index` where the planner may stray (SQLite without statistics, as after
+    /// an import, prefers the (level, path) index and walks a million dwellings per cell);
+    /// PostgreSQL plans from its statistics.
+    pub(crate) fn use_index(self, index: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!(" INDEXED BY {index}"),
+            Dialect::Postgres => String::new(),
+        }
+    }
+
     /// The spatial index table a query draws candidate ids from (SQLite's R*Tree beside `table`);
     /// none where the index serves the table's own rows (PostgreSQL).
     pub(crate) fn spatial_candidates_table(self, table: &str) -> Option<String> {

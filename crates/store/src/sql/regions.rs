@@ -386,7 +386,7 @@ impl SqlStore {
         want: i64,
         place: impl FnOnce(&mut Sql),
     ) {
-        sql.push("SELECT r.id FROM regions r WHERE r.lon IS NOT NULL");
+        sql.push(&format!("SELECT r.id FROM regions r{} WHERE r.lon IS NOT NULL", self.dialect.use_index("regions_cell")));
         place(sql);
         sql.push(" AND r.id > ").arg(after);
         self.push_region_filters(sql, filter, parent_id, true);
