@@ -200,14 +200,8 @@ impl Dialect {
             SpatialRows::Regions { level, in_cells: false } => {
                 let (low, high) = (lat_band(b.min_lat), lat_band(b.max_lat));
                 if high - low < MAX_LAT_BANDS {
-                    let levels: Vec<i64> = match level {
-                        Some(level) => vec![level],
-                        None => (0..Level::ALL.len() as i64).collect(),
-                    };
-                    // Literal integers, not parameters: the Any driver binds no arrays, and these
-                    // are computed here, never taken from the caller's text.
-                    let list = |items: &mut dyn Iterator<Item = i64>| items.map(|n| n.to_string()).collect::<Vec<_>>().join(", ");
-                    sql.push(&format!(" AND {alias}.level_no IN ({}) AND {alias}.lat_band IN ({})", list(&mut levels.into_iter()), list(&mut (low..=high))));
+                    // Literal integers, computed here, never taken from the caller's text.
+                    sql.push(&format!(" AND {alias}.level_no IN ({}) AND {alias}.lat_band IN ({})", int_list(level_numbers(level)), int_list(low..=high)));
                     sql.push(&format!(" AND {alias}.lon BETWEEN ")).arg(b.min_lon).push(" AND ").arg(b.max_lon);
                     sql.push(&format!(" AND {alias}.lat BETWEEN ")).arg(b.min_lat).push(" AND ").arg(b.max_lat);
                     return;
@@ -269,6 +263,19 @@ pub(crate) const LAT_BANDS_PER_DEGREE: f64 = 1000.0;
 
 /// Boxes spanning more bands than this (about 440 km) use the SP-GiST index instead.
 const MAX_LAT_BANDS: i64 = 4000;
+
+/// Integers written `1,2,3`: the Any driver binds no arrays, so lists go as literals or text.
+pub(crate) fn int_list(items: impl IntoIterator<Item = i64>) -> String {
+    items.into_iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",")
+}
+
+/// The level numbers a region list covers: its level's, or every level's.
+pub(crate) fn level_numbers(level: Option<i64>) -> Vec<i64> {
+    match level {
+        Some(level) => vec![level],
+        None => (0..Level::ALL.len() as i64).collect(),
+    }
+}
 
 fn lat_band(lat: f64) -> i64 {
     (lat * LAT_BANDS_PER_DEGREE).floor() as i64

@@ -3,7 +3,7 @@ use linli_domain::region::{NewRegion, RegionPatch};
 use linli_domain::{Geometry, Level, Position, Region};
 use sqlx::any::AnyRow;
 
-use super::dialect::{cells_covering, SpatialRows, MAX_CELL_VISITS};
+use super::dialect::{cells_covering, int_list, level_numbers, SpatialRows, MAX_CELL_VISITS};
 use super::query::Sql;
 use super::{into_page, like_pattern, now_ms, parse_json_object, push_page_by_path, push_path_range, push_spatial_where, row_get, spatial_boxes, SqlStore};
 use crate::error::StoreError;
@@ -285,10 +285,7 @@ impl SqlStore {
         // Where the box covers few cells (squares of 0.001°), each cell and level gives its first
         // ids in id order from the `(cell, level_no, id)` index, and the page is the smallest of
         // those: the work follows the page, not the matches.
-        let levels: Vec<i64> = match level {
-            Some(level) => vec![level],
-            None => (0..Level::ALL.len() as i64).collect(),
-        };
+        let levels = level_numbers(level);
         // SQLite's (cell, level_no) index orders ids within one level only; a box of every level
         // (ten branches a cell) measured faster from the R*Tree.
         let sqlite = self.dialect.spatial_candidates_table("regions").is_some();
@@ -315,10 +312,9 @@ impl SqlStore {
             (Some(cells), None) => {
                 // PostgreSQL: LATERAL over the cells and levels, passed as text (the Any driver
                 // binds no arrays) so the statement's text, and its cached plan, fit every box.
-                let list = |items: &mut dyn Iterator<Item = i64>| items.map(|n| n.to_string()).collect::<Vec<_>>().join(",");
                 let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS}{REGION_FROM} WHERE r.id IN (SELECT x.id FROM unnest(string_to_array("));
-                sql.arg(list(&mut cells.iter().copied())).push(", ',')::bigint[]) AS c (cell) CROSS JOIN unnest(string_to_array(");
-                sql.arg(list(&mut levels.iter().copied())).push(", ',')::int[]) AS l (level_no) CROSS JOIN LATERAL (");
+                sql.arg(int_list(cells.iter().copied())).push(", ',')::bigint[]) AS c (cell) CROSS JOIN unnest(string_to_array(");
+                sql.arg(int_list(levels.iter().copied())).push(", ',')::int[]) AS l (level_no) CROSS JOIN LATERAL (");
                 self.push_cell_visit(&mut sql, filter, parent_id, subtree, after, want, |sql| {
                     sql.push(" AND r.cell = c.cell AND r.level_no = l.level_no");
                 });
