@@ -3,8 +3,7 @@
 // worker's phone receives the task, accepts and resolves it with a photo; the resident sees the
 // result and rates it; the dispatcher closes it, and the cockpit counts it closed — each change on
 // the other screens within 2 s.
-import { assert, gradientPhoto } from './lib.mjs';
-import { world, freshCategory, offset, until, cleanup, phone, stamp } from './mobile.mjs';
+import { assert, gradientPhoto, world, freshCategory, offset, until, cleanup, phone, stamp } from './lib.mjs';
 
 const int = (text) => Number(String(text).replace(/[^\d]/g, ''));
 

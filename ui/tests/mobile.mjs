@@ -1,51 +1,9 @@
 // The mobile app (小屏) on a phone viewport: a grid worker accepts, checks in, photographs and
 // resolves a task; actions taken offline are queued and land exactly once; a resident reports
 // with a photo and location, follows the order and rates it at callback; a patrol report.
-import { assert, gradientPhoto } from './lib.mjs';
-
-const OPEN_OR_MERGEABLE = 'new,dispatched,accepted,in_progress,suspended,returned,resolved,callback';
-export const stamp = () => new Date().toISOString().slice(11, 19).replace(/:/g, '');
+import { assert, gradientPhoto, world, freshCategory, offset, cleanup, until, phone, stamp } from './lib.mjs';
 
 // --- Set-up through the API -------------------------------------------------------------------
-
-export async function world(ctx) {
-  if (ctx.mobileWorld) return ctx.mobileWorld;
-  const gridWorker = (await ctx.api('grid_worker', 'GET', '/auth/me')).user;
-  const resident = (await ctx.api('resident', 'GET', '/auth/me')).user;
-  const grid = await ctx.api('grid_worker', 'GET', `/regions/${gridWorker.region_code}`);
-  const dwelling = await ctx.api('resident', 'GET', `/regions/${encodeURIComponent(resident.region_code)}`);
-  const street = (await ctx.api('street_dispatcher', 'GET', '/auth/me')).user.region_code;
-  const taxonomy = await ctx.api('grid_worker', 'GET', '/taxonomy');
-  ctx.mobileWorld = { grid, dwelling, street, taxonomy, used: new Set() };
-  return ctx.mobileWorld;
-}
-
-/**
- * A category with no mergeable order (open, resolved or called back) within 400 m of `at` — a
- * report there opens an order of its own instead of joining another (多人同诉 merges within 200 m).
- */
-export async function freshCategory(ctx, at, prefer = []) {
-  const w = await world(ctx);
-  const shuffled = w.taxonomy.map((c) => c.code).sort(() => Math.random() - 0.5);
-  const codes = [...prefer.filter((c) => shuffled.includes(c)), ...shuffled.filter((c) => !prefer.includes(c))].filter((c) => !w.used.has(c));
-  for (const code of codes) {
-    const page = await ctx.api('district_dispatcher', 'GET', `/orders?within=${w.street}&category=${code}&status=${OPEN_OR_MERGEABLE}&limit=500`);
-    const near = page.items.some((o) => (o.position ? metresBetween(o.position, at) < 400 : [w.grid.code, w.dwelling.code, w.grid.parent_code].includes(o.region_code)));
-    if (!near) { w.used.add(code); return code; }
-  }
-  throw new Error('every category has an open order near the test point');
-}
-
-function metresBetween(a, b) {
-  const rad = Math.PI / 180;
-  const h = Math.sin(((b.lat - a.lat) * rad) / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(((b.lon - a.lon) * rad) / 2) ** 2;
-  return 2 * 6371008.8 * Math.asin(Math.sqrt(h));
-}
-
-/** A point `metres` east and north of `p`. */
-export function offset(p, east, north) {
-  return { lon: p.lon + east / (111320 * Math.cos((p.lat * Math.PI) / 180)), lat: p.lat + north / 110540 };
-}
 
 /** A grid-patrol order in the grid worker's grid, dispatched down to the grid by the street. */
 async function dispatchedOrder(ctx, title, prefer = []) {
@@ -61,35 +19,11 @@ async function dispatchedOrder(ctx, title, prefer = []) {
   return { ...outcome.order, at };
 }
 
-/** Ends a test's order so that later reports do not merge into it. */
-export async function cleanup(ctx, id) {
-  try {
-    const order = await ctx.api('district_dispatcher', 'GET', `/orders/${id}`);
-    if (order.status === 'callback') await ctx.api('district_dispatcher', 'POST', `/orders/${id}/actions`, { action: 'close' });
-    else if (!['closed', 'terminated'].includes(order.status)) {
-      await ctx.api('district_dispatcher', 'POST', `/orders/${id}/actions`, { action: 'terminate', reason: '端到端测试结束' });
-    }
-  } catch (_) { /* best effort */ }
-}
-
-export async function until(what, probe, timeout = 15000) {
-  const end = Date.now() + timeout;
-  let last;
-  while (Date.now() < end) {
-    last = await probe();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 async function mediaBytes(ctx, user, id) {
   const response = await fetch(`${ctx.base}/api/v1/media/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${ctx.tokens[user]}` } });
   assert.equal(response.status, 200, `media ${id}`);
   return Buffer.from(await response.arrayBuffer());
 }
-
-export const phone = (at) => ({ geolocation: { latitude: at.lat, longitude: at.lon, accuracy: 12 }, permissions: ['geolocation'] });
 
 export const tests = [
   {

@@ -1,7 +1,7 @@
 // 审批: communities apply (a work order, a whistle, a resource); the street approves or rejects.
-import { api, get, query, keepDrafts, clearDrafts, toast, ApiFailure } from '/shared/api.js';
+import { api, get, keepDrafts, clearDrafts, toast, ApiFailure } from '/shared/api.js';
 import { t, label, when } from '/shared/i18n.js';
-import { state, esc, regionHtml, categoryName, actorText, failureText, showFormError, emptyHtml, go, idempotencyKey, orgName } from './common.js';
+import { state, loadPage, esc, regionHtml, categoryName, actorText, failureText, showFormError, emptyHtml, go, idempotencyKey, orgName } from './common.js';
 
 const DECIDERS = new Set(['street_dispatcher', 'street_leader', 'leader', 'district_dispatcher', 'admin']);
 const APPLICANTS = new Set(['community_secretary', 'community_worker']);
@@ -73,27 +73,8 @@ export async function show(params) {
 
 export function reload() { load(true); if (a.selected) open(a.selected); }
 
-async function load(reset) {
-  const seq = ++a.seq;
-  a.loading = true;
-  if (reset) a.list.innerHTML = `<div class="empty">${esc(t('loading'))}</div>`;
-  let page;
-  try {
-    page = await get(`/applications${query({ status: a.status, limit: 50, cursor: reset ? '' : a.cursor })}`);
-  } catch (error) {
-    if (seq !== a.seq) return;
-    a.loading = false;
-    a.list.innerHTML = `<div class="empty error">${esc(failureText(error))}</div>`;
-    return;
-  }
-  if (seq !== a.seq) return;
-  if (reset) { a.items.clear(); a.ids = []; }
-  for (const x of page.items) { if (!a.items.has(x.id)) a.ids.push(x.id); a.items.set(x.id, x); }
-  a.cursor = page.next_cursor || null;
-  a.loading = false;
-  a.loaded = true;
-  render();
-  for (const m of a.buffer.splice(0)) apply(m);
+function load(reset) {
+  return loadPage(a, '/applications', { status: a.status, limit: 50 }, reset, { render, apply });
 }
 
 function rowHtml(x) {

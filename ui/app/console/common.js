@@ -1,6 +1,6 @@
 // What the console's views share: who is logged in, look-ups (taxonomy, region and organisation
 // names) cached once, small render helpers, and the error sentence shown under a form.
-import { get, esc, errorText, ApiFailure } from '/shared/api.js';
+import { get, getAll, query, esc, errorText, ApiFailure } from '/shared/api.js';
 import { t, label, lang, when, countdown } from '/shared/i18n.js';
 
 export const state = {
@@ -17,7 +17,7 @@ export async function loadLookups() {
   const within = state.me?.jurisdiction;
   const tasks = [
     get('/taxonomy').then((list) => list.forEach((c) => state.taxonomy.set(c.code, c))),
-    loadAll('/organisations', {}).then((list) => { state.orgList = list; list.forEach((o) => state.orgs.set(o.code, o)); }),
+    getAll('/organisations', {}).then((list) => { state.orgList = list; list.forEach((o) => state.orgs.set(o.code, o)); }),
   ];
   for (const level of ['district', 'street', 'community', 'grid']) {
     tasks.push(get(`/regions?level=${level}&limit=1000${within ? `&within=${encodeURIComponent(within)}` : ''}`)
@@ -27,19 +27,35 @@ export async function loadLookups() {
   await Promise.allSettled(tasks);
 }
 
-/** Every page of a listing (at most `max` pages of 200). */
-export async function loadAll(path, params, max = 5) {
-  const out = [];
-  let cursor = null;
-  for (let i = 0; i < max; i += 1) {
-    const q = new URLSearchParams({ ...params, limit: '200' });
-    if (cursor) q.set('cursor', cursor);
-    const page = await get(`${path}?${q}`);
-    out.push(...page.items);
-    cursor = page.next_cursor;
-    if (!cursor) break;
+/**
+ * Loads a page of a list view — `view` holds `list` (its element), `items`, `ids`, `cursor`,
+ * `loaded`, `loading`, `seq` and `buffer` (live messages that came while loading) — from `path`
+ * with `params`, from the start when `reset`, else after the view's cursor. Then draws it with
+ * `render` and applies the buffered messages with `apply`. Returns the page; null when a newer
+ * load superseded this one or it failed (the failure is shown in the list).
+ */
+export async function loadPage(view, path, params, reset, { render, apply }) {
+  const seq = ++view.seq;
+  view.loading = true;
+  if (reset) view.list.innerHTML = `<div class="empty">${esc(t('loading'))}</div>`;
+  let page;
+  try {
+    page = await get(`${path}${query({ ...params, cursor: reset ? '' : view.cursor })}`);
+  } catch (error) {
+    if (seq !== view.seq) return null;
+    view.loading = false;
+    view.list.innerHTML = `<div class="empty error">${esc(failureText(error))}</div>`;
+    return null;
   }
-  return out;
+  if (seq !== view.seq) return null;
+  if (reset) { view.items.clear(); view.ids = []; }
+  for (const x of page.items) { if (!view.items.has(x.id)) view.ids.push(x.id); view.items.set(x.id, x); }
+  view.cursor = page.next_cursor || null;
+  view.loading = false;
+  view.loaded = true;
+  render();
+  for (const m of view.buffer.splice(0)) apply(m);
+  return page;
 }
 
 export function rememberRegion(r) {

@@ -1,8 +1,8 @@
 // The event inbox (事件): every report as it arrives, which incident it joined (多人同诉), and the
 // incident's order. Counts of merged reports come from the incidents themselves.
-import { get, query, mediaUrl } from '/shared/api.js';
+import { get, mediaUrl } from '/shared/api.js';
 import { t, label, when } from '/shared/i18n.js';
-import { state, esc, regionHtml, categoryName, failureText, emptyHtml, go, statusTag } from './common.js';
+import { state, loadPage, esc, regionHtml, categoryName, failureText, emptyHtml, go, statusTag } from './common.js';
 import { drawPlace } from './map.js';
 
 const SOURCES = ['hotline_12345', 'resident_app', 'open311', 'grid_patrol', 'camera_ai', 'iot', 'analytics'];
@@ -71,28 +71,9 @@ export async function show(params) {
 export function reload() { load(true); if (v.selected) open(v.selected); }
 
 async function load(reset) {
-  const seq = ++v.seq;
-  v.loading = true;
-  if (reset) v.list.innerHTML = `<div class="empty">${esc(t('loading'))}</div>`;
   const f = v.filters;
-  let page;
-  try {
-    page = await get(`/events${query({ limit: PAGE, cursor: reset ? '' : v.cursor, within: f.within, category: f.category, source: f.source, from: f.from })}`);
-  } catch (error) {
-    if (seq !== v.seq) return;
-    v.loading = false;
-    v.list.innerHTML = `<div class="empty error">${esc(failureText(error))}</div>`;
-    return;
-  }
-  if (seq !== v.seq) return;
-  if (reset) { v.items.clear(); v.ids = []; }
-  for (const e of page.items) { if (!v.items.has(e.id)) v.ids.push(e.id); v.items.set(e.id, e); }
-  v.cursor = page.next_cursor || null;
-  v.loading = false;
-  v.loaded = true;
-  render();
-  for (const m of v.buffer.splice(0)) apply(m);
-  fetchIncidents(page.items.map((e) => e.incident_id));
+  const page = await loadPage(v, '/events', { limit: PAGE, within: f.within, category: f.category, source: f.source, from: f.from }, reset, { render, apply });
+  if (page) fetchIncidents(page.items.map((e) => e.incident_id));
 }
 
 /** Fetches the incidents of listed events (4 at a time) for their report counts and orders. */

@@ -1,9 +1,9 @@
 // The work-order queue (工单) and an order's detail: filters, SLA countdowns, every lifecycle
 // action with the inputs it needs, the dispatch target picker, history, map and evidence.
-import { api, get, query, keepDrafts, clearDrafts, toast, upload, mediaUrl, ApiFailure } from '/shared/api.js';
+import { api, get, keepDrafts, clearDrafts, toast, upload, mediaUrl, ApiFailure } from '/shared/api.js';
 import { t, label, when } from '/shared/i18n.js';
 import {
-  state, esc, regionHtml, categoryName, orgName, unitName, unitKey, isMyUnit, actorText, statusTag, slaHtml,
+  state, loadPage, esc, regionHtml, categoryName, orgName, unitName, unitKey, isMyUnit, actorText, statusTag, slaHtml,
   failureText, showFormError, emptyHtml, idempotencyKey, go, setRoute, rememberRegion, tickCountdowns,
 } from './common.js';
 import { drawPlace } from './map.js';
@@ -132,37 +132,15 @@ export function reload() {
 
 // --- The list -------------------------------------------------------------------------------
 
-async function loadList(reset) {
-  const seq = ++q.seq;
-  q.loading = true;
+function loadList(reset) {
   const f = q.filters;
   const params = {
-    limit: PAGE, cursor: reset ? '' : q.cursor, status: STATUS_GROUPS[f.status], category: f.category, source: f.source,
+    limit: PAGE, status: STATUS_GROUPS[f.status], category: f.category, source: f.source,
     overdue: f.overdue ? 'true' : '', supervised: f.supervised ? 'true' : '',
   };
   if (f.scope === 'mine') params.mine = 'true';
   if (f.scope === 'escalated') params.escalated_to = unitKey(state.unit);
-  if (reset) q.list.innerHTML = `<div class="empty">${esc(t('loading'))}</div>`;
-  let page;
-  try {
-    page = await get(`/orders${query(params)}`);
-  } catch (error) {
-    if (seq !== q.seq) return;
-    q.loading = false;
-    q.list.innerHTML = `<div class="empty error">${esc(failureText(error))}</div>`;
-    return;
-  }
-  if (seq !== q.seq) return;
-  if (reset) { q.items.clear(); q.ids = []; }
-  for (const o of page.items) {
-    if (!q.items.has(o.id)) q.ids.push(o.id);
-    q.items.set(o.id, o);
-  }
-  q.cursor = page.next_cursor || null;
-  q.loading = false;
-  q.loaded = true;
-  renderList();
-  for (const m of q.buffer.splice(0)) applyLive(m);
+  return loadPage(q, '/orders', params, reset, { render: renderList, apply: applyLive });
 }
 
 function renderList() {

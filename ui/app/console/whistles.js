@@ -1,8 +1,8 @@
 // 吹哨报到: blow the whistle on a problem, summoning departments; watch each department's report
 // (acknowledge, check in on site by the deadline, record what was done); the lead closes it.
-import { api, get, query, keepDrafts, clearDrafts, toast, ApiFailure } from '/shared/api.js';
+import { api, get, keepDrafts, clearDrafts, toast, ApiFailure } from '/shared/api.js';
 import { t, label, when, lang } from '/shared/i18n.js';
-import { state, esc, regionHtml, regionName, unitName, isMyUnit, actorText, failureText, showFormError, emptyHtml, go, idempotencyKey, tickCountdowns } from './common.js';
+import { state, loadPage, esc, regionHtml, regionName, unitName, isMyUnit, actorText, failureText, showFormError, emptyHtml, go, idempotencyKey, tickCountdowns } from './common.js';
 
 const WHISTLE_ROLES = new Set(['community_secretary', 'street_dispatcher', 'street_leader', 'leader']);
 const STEP_WORDS = {
@@ -78,27 +78,8 @@ export async function show(params) {
 
 export function reload() { load(true); if (w.selected) open(w.selected); }
 
-async function load(reset) {
-  const seq = ++w.seq;
-  w.loading = true;
-  if (reset) w.list.innerHTML = `<div class="empty">${esc(t('loading'))}</div>`;
-  let page;
-  try {
-    page = await get(`/whistles${query({ status: w.status, limit: 50, cursor: reset ? '' : w.cursor })}`);
-  } catch (error) {
-    if (seq !== w.seq) return;
-    w.loading = false;
-    w.list.innerHTML = `<div class="empty error">${esc(failureText(error))}</div>`;
-    return;
-  }
-  if (seq !== w.seq) return;
-  if (reset) { w.items.clear(); w.ids = []; }
-  for (const x of page.items) { if (!w.items.has(x.id)) w.ids.push(x.id); w.items.set(x.id, x); }
-  w.cursor = page.next_cursor || null;
-  w.loading = false;
-  w.loaded = true;
-  render();
-  for (const m of w.buffer.splice(0)) apply(m);
+function load(reset) {
+  return loadPage(w, '/whistles', { status: w.status, limit: 50 }, reset, { render, apply });
 }
 
 function summonsState(s) {

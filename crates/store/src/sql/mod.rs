@@ -188,7 +188,7 @@ pub(crate) fn into_page<T>(mut items: Vec<(String, T)>, page: &PageRequest) -> P
     Page { items: items.into_iter().map(|(_, item)| item).collect(), next_cursor }
 }
 
-fn bad_cursor() -> StoreError {
+pub(crate) fn bad_cursor() -> StoreError {
     StoreError::invalid("cursor", "is not a cursor this API returned")
 }
 

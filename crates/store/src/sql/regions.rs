@@ -5,7 +5,9 @@ use sqlx::any::AnyRow;
 
 use super::dialect::{cells_covering, int_list, level_numbers, SpatialRows, MAX_CELL_VISITS};
 use super::query::Sql;
-use super::{into_page, like_pattern, now_ms, parse_json_object, push_page_by_path, push_path_range, push_spatial_where, row_get, spatial_boxes, SqlStore};
+use super::{
+    bad_cursor, into_page, like_pattern, now_ms, parse_json_object, push_page_by_path, push_path_range, push_spatial_where, row_get, spatial_boxes, SqlStore,
+};
 use crate::error::StoreError;
 use crate::model::{effective_position, prefix_range, Jurisdiction, Page, PageRequest, RegionFilter};
 use crate::Result;
@@ -277,7 +279,7 @@ impl SqlStore {
         parent_id: Option<i64>,
     ) -> Result<Page<Region>> {
         let after = match &page.after {
-            Some(after) => after.parse::<i64>().map_err(|_| StoreError::invalid("cursor", "is not a cursor this API returned"))?,
+            Some(after) => after.parse::<i64>().map_err(|_| bad_cursor())?,
             None => 0,
         };
         let level = filter.level.map(Level::ordinal);
