@@ -288,22 +288,33 @@ impl SqlStore {
         // ids in id order from the `(cell, level_no, id)` index, and the page is the smallest of
         // those: the work follows the page, not the matches.
         let levels = level_numbers(level);
-        // SQLite's (cell, level_no) index orders ids within one level only; a box of every level
-        // (ten branches a cell) measured faster from the R*Tree.
-        let sqlite = self.dialect.spatial_candidates_table("regions").is_some();
         let cells = spatial_boxes(&filter.spatial)
             .iter()
             .filter_map(cells_covering)
             .min_by_key(Vec::len)
-            .filter(|cells| (cells.len() * levels.len()) as i64 <= MAX_CELL_VISITS && !(sqlite && level.is_none()));
+            .filter(|cells| (cells.len() * levels.len()) as i64 <= MAX_CELL_VISITS);
         let found = match (cells, self.dialect.spatial_candidates_table("regions")) {
             (Some(cells), Some(_)) => {
-                // SQLite: one compound statement, a branch per cell and level.
+                // SQLite: one compound statement of cell visits. Its index holds position and
+                // path after the id, so a visit reads no table row. One level comes in id order.
+                // For every level, dwellings (the deepest level, most of any cell) come in id
+                // order and the few regions above them are sorted: a branch per level made a
+                // statement of hundreds of branches, slower to prepare than to run.
+                let deepest = Level::ALL.len() as i64 - 1;
                 let mut sql = self.sql(&format!("SELECT {REGION_COLUMNS} FROM ("));
-                for (n, (cell, level)) in cells.iter().flat_map(|&c| levels.iter().map(move |&l| (c, l))).enumerate() {
+                let visits = cells.iter().flat_map(|&cell| match level {
+                    Some(level) => vec![(cell, level, level)],
+                    None => vec![(cell, deepest, deepest), (cell, 0, deepest - 1)],
+                });
+                for (n, (cell, low, high)) in visits.enumerate() {
                     sql.push(if n == 0 { "SELECT id FROM (" } else { " UNION ALL SELECT id FROM (" });
                     self.push_cell_visit(&mut sql, filter, parent_id, subtree.clone(), after, want, |sql| {
-                        sql.push(" AND r.cell = ").arg(cell).push(" AND r.level_no = ").arg(level);
+                        sql.push(" AND r.cell = ").arg(cell);
+                        if low == high {
+                            sql.push(" AND r.level_no = ").arg(low);
+                        } else {
+                            sql.push(" AND r.level_no BETWEEN ").arg(low).push(" AND ").arg(high);
+                        }
                     });
                     sql.push(")");
                 }
@@ -398,8 +409,10 @@ impl SqlStore {
         if let Some(parent_id) = parent_id {
             sql.push(" AND r.parent_id = ").arg(parent_id);
         }
+        // A cell visit names its level_no itself; elsewhere PostgreSQL's spatial predicate does.
         let spatial = !spatial_boxes(&filter.spatial).is_empty();
-        if let Some(level) = filter.level.filter(|_| !(spatial && self.dialect.spatial_predicate_holds_level())) {
+        let level_held = in_cells || (spatial && self.dialect.spatial_predicate_holds_level());
+        if let Some(level) = filter.level.filter(|_| !level_held) {
             sql.push(" AND r.level = ").arg(level.as_str());
         }
         if let Some(q) = &filter.q {
