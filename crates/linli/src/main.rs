@@ -1,5 +1,6 @@
 //! `linli`: serve the platform, run the demo, import registry files, manage users.
 mod config;
+mod vision;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,6 +31,9 @@ enum Command {
     /// Manage users: create, reset passwords, issue API tokens.
     #[command(subcommand)]
     User(UserCommand),
+    /// Video analytics: objects thrown from height, synthetic clips, evaluation.
+    #[command(subcommand)]
+    Vision(vision::VisionCommand),
 }
 
 #[derive(Args, Clone)]
@@ -193,6 +197,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo(args).await,
         Command::Import(args) => import(args).await,
         Command::User(command) => user(command).await,
+        Command::Vision(command) => tokio::task::spawn_blocking(move || vision::run(command)).await?,
     }
 }
 

@@ -1,0 +1,180 @@
+//! `linli vision`: thrown-object detection on a video file, synthetic clips, and their scoring.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::{Subcommand, ValueEnum};
+use linli_vision::eval::Score;
+use linli_vision::synth::{Clip, ClipOptions, Truth};
+use linli_vision::video::{Mp4Writer, Y4mWriter};
+use linli_vision::{detect_throws, open_video, Calibration, ThrowEvent};
+
+#[derive(Subcommand)]
+pub enum VisionCommand {
+    /// Detect objects thrown from height in a video (Y4M or H.264 MP4) and trace each to its
+    /// floor and window column; prints one JSON object per event per line.
+    Throw {
+        /// The video file (.y4m, or .mp4 with H.264).
+        #[arg(long)]
+        video: PathBuf,
+        /// The facade calibration: {"facade": [[x,y] ×4: top-left, top-right, bottom-right,
+        /// bottom-left], "floors": N, "columns": M}.
+        #[arg(long)]
+        calib: PathBuf,
+    },
+    /// Write synthetic clips with known truth (<name>.y4m or .mp4, <name>.json, <name>.calib.json).
+    Synth {
+        /// Directory to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// How many clips.
+        #[arg(long, default_value_t = 10)]
+        count: u32,
+        /// Seed of the first clip; clip i uses seed + i.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Seconds a clip.
+        #[arg(long, default_value_t = 12.0)]
+        duration: f64,
+        /// Most throws a clip (drawn from 0 to this).
+        #[arg(long, default_value_t = 2)]
+        max_throws: u32,
+        #[arg(long, value_enum, default_value_t = ClipFormat::Y4m)]
+        format: ClipFormat,
+    },
+    /// Run the detector over every clip in a directory written by `synth` and print the figures
+    /// (recall, false alarms per camera-hour, floor and column accuracy) as JSON.
+    Eval {
+        #[arg(long)]
+        dir: PathBuf,
+        /// Also print each clip's outcome.
+        #[arg(long)]
+        verbose: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ClipFormat {
+    Y4m,
+    Mp4,
+}
+
+pub fn run(command: VisionCommand) -> anyhow::Result<()> {
+    match command {
+        VisionCommand::Throw { video, calib } => throw(&video, &calib),
+        VisionCommand::Synth { out, count, seed, duration, max_throws, format } => synth(&out, count, seed, duration, max_throws, format),
+        VisionCommand::Eval { dir, verbose } => eval(&dir, verbose),
+    }
+}
+
+fn read_calibration(path: &Path) -> anyhow::Result<Calibration> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read calibration {}", path.display()))?;
+    Ok(Calibration::from_json(&text).with_context(|| format!("calibration {}", path.display()))?)
+}
+
+fn throw(video: &Path, calib: &Path) -> anyhow::Result<()> {
+    let calib = read_calibration(calib)?;
+    let mut source = open_video(video)?;
+    calib.validate_for_frame(source.width(), source.height()).with_context(|| format!("calibration for {}", video.display()))?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut write_error = None;
+    let result = detect_throws(source.as_mut(), &calib, |event| {
+        if write_error.is_none() {
+            if let Err(e) = print_event(&mut out, event) {
+                write_error = Some(e);
+            }
+        }
+    });
+    if let Some(e) = write_error {
+        return Err(e).context("cannot write to standard output");
+    }
+    result.with_context(|| format!("video {}", video.display()))?;
+    Ok(())
+}
+
+fn print_event(out: &mut impl Write, event: &ThrowEvent) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, event)?;
+    writeln!(out)?;
+    out.flush()
+}
+
+fn synth(out: &Path, count: u32, seed: u64, duration: f64, max_throws: u32, format: ClipFormat) -> anyhow::Result<()> {
+    if !(1.0..=3600.0).contains(&duration) {
+        bail!("--duration must be 1 to 3600 seconds");
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let options = ClipOptions { duration_s: duration, max_throws, ..ClipOptions::default() };
+    for i in 0..u64::from(count) {
+        let mut clip = Clip::new(seed + i, &options);
+        let name = format!("clip-{:06}", seed + i);
+        let (width, height, fps) = (clip.truth.width, clip.truth.height, clip.truth.fps);
+        match format {
+            ClipFormat::Y4m => {
+                let mut writer = Y4mWriter::create(&out.join(format!("{name}.y4m")), width, height, fps)?;
+                while let Some(frame) = clip.next_frame() {
+                    writer.write(&frame)?;
+                }
+                writer.finish()?;
+            }
+            ClipFormat::Mp4 => {
+                let mut writer = Mp4Writer::create(&out.join(format!("{name}.mp4")), width, height, fps, 4_000_000)?;
+                while let Some(frame) = clip.next_frame() {
+                    writer.write(&frame)?;
+                }
+                writer.finish()?;
+            }
+        }
+        std::fs::write(out.join(format!("{name}.json")), serde_json::to_string_pretty(&clip.truth)?)?;
+        std::fs::write(out.join(format!("{name}.calib.json")), serde_json::to_string(&clip.truth.calib)?)?;
+        println!("{name}: {} throws, {}", clip.truth.throws.len(), clip.truth.conditions.join(", "));
+    }
+    Ok(())
+}
+
+fn eval(dir: &Path, verbose: bool) -> anyhow::Result<()> {
+    let mut truths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.to_string_lossy().ends_with(".calib.json"))
+        .collect();
+    truths.sort();
+    if truths.is_empty() {
+        bail!("no clip truth (<name>.json) in {}", dir.display());
+    }
+    let mut score = Score::default();
+    let started = std::time::Instant::now();
+    let mut frames = 0;
+    for truth_path in truths {
+        let truth: Truth = serde_json::from_str(&std::fs::read_to_string(&truth_path)?).with_context(|| format!("truth {}", truth_path.display()))?;
+        let video = ["y4m", "mp4"].iter().map(|e| truth_path.with_extension(e)).find(|p| p.exists());
+        let Some(video) = video else { bail!("no video beside {}", truth_path.display()) };
+        let mut source = open_video(&video)?;
+        let mut events = Vec::new();
+        frames += detect_throws(source.as_mut(), &truth.calib, |e| events.push(e.clone())).with_context(|| format!("video {}", video.display()))?;
+        let mut clip_score = Score::default();
+        clip_score.add(&truth, &events);
+        if verbose {
+            let found: Vec<String> =
+                events.iter().map(|e| format!("t {:.2} floor {} column {} ({:.2})", e.t_start, e.origin.floor, e.origin.column, e.confidence)).collect();
+            let wanted: Vec<String> = truth.throws.iter().map(|t| format!("t {:.2} floor {} column {}", t.t, t.floor, t.column)).collect();
+            eprintln!(
+                "{}: truth [{}] found [{}] missed {} false {} ({})",
+                video.file_name().unwrap_or_default().to_string_lossy(),
+                wanted.join("; "),
+                found.join("; "),
+                clip_score.throws - clip_score.detected,
+                clip_score.false_alarms,
+                truth.conditions.join(", ")
+            );
+        }
+        score.add(&truth, &events);
+    }
+    let mut summary = score.summary();
+    let seconds = started.elapsed().as_secs_f64();
+    summary["frames"] = frames.into();
+    summary["frames_per_second"] = (frames as f64 / seconds).into();
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(())
+}

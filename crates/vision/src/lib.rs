@@ -1,0 +1,24 @@
+//! Video analytics that run on CPUs, in Rust.
+//!
+//! - [`video`]: frames from Y4M files and H.264 MP4 files (OpenH264, built from source), and
+//!   writers for both, which the synthetic clips use.
+//! - [`calib`]: a facade seen in perspective, divided into floors and window columns, and the
+//!   homography from the image to it.
+//! - [`throw`]: the thrown-object (高空抛物) detector: a background model, candidate tracks, a
+//!   physical test (gravity, a parabola) and the back-traced origin, as floor and column.
+//! - [`synth`]: clips with known truth (facades, noise, weather, distractors, throws) and
+//!   [`eval`]: the figures a detector earns on them.
+//!
+//! The crate reads files it is pointed at and nothing else: no network, no database.
+
+pub mod calib;
+pub mod eval;
+pub mod frame;
+pub mod synth;
+pub mod throw;
+pub mod video;
+
+pub use calib::{Calibration, CalibrationError};
+pub use frame::Frame;
+pub use throw::{detect_throws, DetectError, ThrowDetector, ThrowEvent};
+pub use video::{open_video, VideoError, VideoSource};

@@ -1,0 +1,66 @@
+//! Video input: a [`VideoSource`] yields frames in display order with their times. The format is
+//! told by the file's first bytes, not its name.
+
+mod mp4;
+mod y4m;
+
+pub use self::mp4::{Mp4Reader, Mp4Writer};
+pub use self::y4m::{Y4mReader, Y4mWriter};
+
+use crate::Frame;
+use std::io::Read;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VideoError {
+    #[error("cannot open {path}: {source}")]
+    Open { path: String, source: std::io::Error },
+    #[error("read error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("unsupported video: {0}")]
+    Unsupported(String),
+    #[error("corrupt video: {0}")]
+    Corrupt(String),
+    #[error("truncated video: {0}")]
+    Truncated(String),
+}
+
+pub type Result<T> = std::result::Result<T, VideoError>;
+
+/// Frames in display order. `next_frame` gives `Ok(None)` at the end of the stream.
+pub trait VideoSource {
+    fn width(&self) -> usize;
+    fn height(&self) -> usize;
+    /// Nominal frames per second (from the header or the sample times).
+    fn fps(&self) -> f64;
+    fn next_frame(&mut self) -> Result<Option<Frame>>;
+}
+
+/// Opens a Y4M or an MP4 (H.264) file, told apart by their first bytes.
+pub fn open_video(path: &Path) -> Result<Box<dyn VideoSource>> {
+    let open_error = |source| VideoError::Open { path: path.display().to_string(), source };
+    let mut head = [0u8; 12];
+    let read = std::fs::File::open(path).and_then(|mut file| read_up_to(&mut file, &mut head)).map_err(open_error)?;
+    let head = &head[..read];
+    if head.is_empty() {
+        return Err(VideoError::Truncated(format!("{} is empty", path.display())));
+    }
+    if head.starts_with(b"YUV4MPEG2") {
+        return Ok(Box::new(Y4mReader::open(path)?));
+    }
+    if head.len() >= 8 && matches!(&head[4..8], b"ftyp" | b"moov" | b"mdat" | b"free" | b"wide" | b"skip") {
+        return Ok(Box::new(Mp4Reader::open(path)?));
+    }
+    Err(VideoError::Unsupported(format!("{} is neither YUV4MPEG2 nor MP4", path.display())))
+}
+
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
