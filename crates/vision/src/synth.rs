@@ -338,7 +338,11 @@ impl Clip {
                 // Falls until it meets the ground, then lies there.
                 let landing = (-vy + (vy * vy + 2.0 * GRAVITY * (ground - y0)).sqrt()) / GRAVITY;
                 let dt = dt.min(landing);
-                Some(on_facade(x0 + vx * dt, y0 + vy * dt + 0.5 * GRAVITY * dt * dt))
+                let p = on_facade(x0 + vx * dt, y0 + vy * dt + 0.5 * GRAVITY * dt * dt);
+                if std::env::var_os("LINLI_SYNTH_DEBUG").is_some() {
+                    eprintln!("truth t {t:.2} ({:.1},{:.1}) vy {vy:.2}", p.0, p.1);
+                }
+                Some(p)
             }
             MoverKind::Bird { t0, x0, y0, vx, vy, wobble, period_s, duration_s } => {
                 let dt = t - t0;

@@ -72,7 +72,9 @@ impl Background {
             return Subtraction { disturbed: true };
         }
         self.fit_tone(luma);
-        let (fast, slow) = if self.relearn > 0 { (2, 4) } else { (5, 9) };
+        // While (re)learning, the noise level is learnt fast too: starting from a guess, it
+        // would otherwise take seconds to reach a noisy camera's own and flood the first frames.
+        let (fast, slow, deviation_rate) = if self.relearn > 0 { (2, 4, 3) } else { (5, 9, 6) };
         let (k, min_threshold) = (self.k_deviation, self.min_threshold * ONE);
         let (gain, offset) = (self.gain, self.offset);
         let mut foreground = 0usize;
@@ -92,7 +94,7 @@ impl Background {
                 // Learnt in the background's own light: the frame's light is the gain's to follow.
                 *mean += (value - (expected - *mean) - *mean) >> rate;
                 if !is_foreground {
-                    *deviation += (difference.min(64 * ONE) - *deviation) >> 6;
+                    *deviation += (difference.min(64 * ONE) - *deviation) >> deviation_rate;
                     *deviation = (*deviation).max(ONE);
                 }
                 *strength = if is_foreground { (difference >> 8).clamp(1, 255) as u8 } else { 0 };

@@ -87,6 +87,8 @@ pub struct ThrowDetector {
 const MAX_MISSES: u32 = 3;
 /// A frame with more foreground runs than this is clutter (rain squall, shake): skipped.
 const MAX_RUNS: usize = 20_000;
+/// Falls judged less likely than this are not reported.
+const MIN_CONFIDENCE: f64 = 0.3;
 /// How long a found fall waits for a continuation before it is reported.
 const HOLD_S: f64 = 1.0;
 
@@ -296,6 +298,9 @@ impl ThrowDetector {
     fn judge(&self, sightings: &[Sighting]) -> Option<Fall> {
         let n = sightings.len();
         let (first, last) = (sightings[0], sightings[n - 1]);
+        if std::env::var_os("LINLI_THROW_DEBUG").is_some() && n >= 3 && n < 6 {
+            eprintln!("short track t {:.2}-{:.2} n {n} ({:.0},{:.0})→({:.0},{:.0})", first.t, last.t, first.x, first.y, last.x, last.y);
+        }
         if n < 6 || last.t - first.t < 0.2 {
             return None;
         }
@@ -313,7 +318,7 @@ impl ThrowDetector {
         // fast at its first sighting came from far above, or is not an object at all.
         let began_lately = vertical.velocity(first.t) <= 0.8 * a + 1.0;
         let accepted = drop >= 1.0
-            && (0.4 * GRAVITY..=2.5 * GRAVITY).contains(&a)
+            && (0.5 * GRAVITY..=1.8 * GRAVITY).contains(&a)
             && falling_fast
             && seen_enough
             && began_lately
@@ -321,8 +326,8 @@ impl ThrowDetector {
             && horizontal.rms <= 0.25 + 0.01 * drop
             && horizontal.acceleration().abs() <= 0.6 * GRAVITY
             && sideways <= drop + 1.0;
-        if std::env::var_os("LINLI_THROW_DEBUG").is_some() && (drop > 0.5 || n > 8) {
-            eprintln!("track t {:.2}-{:.2} n {n} drop {drop:.2} a {a:.2} vlast {:.2} rms {:.3}/{:.3} ax {:.2} side {sideways:.2} accepted {accepted} start ({:.0},{:.0})", first.t, last.t, vertical.velocity(last.t), vertical.rms, horizontal.rms, horizontal.acceleration(), first.x, first.y);
+        if std::env::var_os("LINLI_THROW_DEBUG").is_some() && (drop > 0.3 || n > 8) {
+            eprintln!("track t {:.2}-{:.2} n {n} drop {drop:.2} a {a:.2} vlast {:.2} rms {:.3}/{:.3} ax {:.2} side {sideways:.2} accepted {accepted} start ({:.0},{:.0}) ys {:?}", first.t, last.t, vertical.velocity(last.t), vertical.rms, horizontal.rms, horizontal.acceleration(), first.x, first.y, sightings.iter().map(|s| (s.x as i32, s.y as i32)).collect::<Vec<_>>());
         }
         if !accepted {
             return None;
@@ -342,6 +347,9 @@ impl ThrowDetector {
         let fit_score = (-(vertical.rms / (0.1 + 0.03 * drop)).powi(2)).exp();
         let length_score = (n as f64 / 15.0).min(1.0);
         let confidence = (0.2 + 0.8 * gravity_score.sqrt() * fit_score.sqrt() * length_score).clamp(0.05, 0.99);
+        if confidence < MIN_CONFIDENCE {
+            return None;
+        }
         let round = |v: f64, places: i32| (v * 10f64.powi(places)).round() / 10f64.powi(places);
         let event = ThrowEvent {
             t_start: round(t_origin.max(0.0), 3),
@@ -355,7 +363,10 @@ impl ThrowDetector {
 
     /// Reports the falls that nothing can continue any more.
     fn release(&mut self, now: f64) -> Vec<ThrowEvent> {
-        let (done, waiting): (Vec<Fall>, Vec<Fall>) = std::mem::take(&mut self.falls).into_iter().partition(|f| now - f.event.t_end > HOLD_S);
+        // A fall waits while an open track may still be its continuation.
+        let falls = std::mem::take(&mut self.falls);
+        let continued = |f: &Fall| self.tracks.iter().any(|t| t.sightings.len() >= 3 && follows(f, &t.sightings, |s| self.to_metres(s)));
+        let (done, waiting): (Vec<Fall>, Vec<Fall>) = falls.into_iter().partition(|f| now - f.event.t_end > HOLD_S && !continued(f));
         self.falls = waiting;
         let mut events: Vec<ThrowEvent> = done.iter().map(|f| f.event.clone()).collect();
         self.reported.extend(done);
@@ -373,7 +384,10 @@ fn follows(fall: &Fall, sightings: &[Sighting], to_metres: impl Fn(&Sighting) ->
     if sightings[0].t < start - 0.5 || sightings[0].t > end + 0.8 {
         return false;
     }
-    let near = sightings
+    // The first sightings decide: a long track's later part runs past where a short piece's
+    // curve can be trusted.
+    let head = &sightings[..sightings.len().min(8)];
+    let near = head
         .iter()
         .filter(|s| {
             let (x, y) = to_metres(s);
@@ -381,7 +395,7 @@ fn follows(fall: &Fall, sightings: &[Sighting], to_metres: impl Fn(&Sighting) ->
             (fall.horizontal.at(s.t) - x).hypot(fall.vertical.at(s.t) - y) < 1.0 + 3.0 * beyond
         })
         .count();
-    near * 2 > sightings.len()
+    near * 2 > head.len()
 }
 
 /// Where a moving track's last sightings stand still: the index of the first of them.
@@ -394,7 +408,8 @@ fn came_to_rest(track: &Track, pixels_per_metre: f64) -> Option<usize> {
     let still = |a: &Sighting, b: &Sighting| (a.x - b.x).hypot(a.y - b.y) < 1.5;
     let resting = still(&s[n - 1], &s[n - 2]) && still(&s[n - 2], &s[n - 3]) && still(&s[n - 1], &s[n - 3]);
     let travelled = (s[n - 3].x - s[0].x).hypot(s[n - 3].y - s[0].y);
-    (resting && travelled > pixels_per_metre).then_some(n - 2)
+    // The first still sighting may come frames after the landing: it leaves the flight too.
+    (resting && travelled > pixels_per_metre).then_some(n - 3)
 }
 
 /// Runs the detector over a whole video, handing each throw to `on_event` as soon as it is

@@ -1,0 +1,123 @@
+//! `linli vision`: the thrown-object CLI contract on Y4M and H.264 MP4 clips with known truth,
+//! and its errors on bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn linli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_linli")).args(args).output().expect("linli runs")
+}
+
+fn synth(dir: &Path, seed: u64, count: u32, format: &str) {
+    let out = linli(&[
+        "vision",
+        "synth",
+        "--out",
+        dir.to_str().unwrap(),
+        "--seed",
+        &seed.to_string(),
+        "--count",
+        &count.to_string(),
+        "--duration",
+        "9",
+        "--format",
+        format,
+    ]);
+    assert!(out.status.success(), "synth: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn clip(dir: &Path, seed: u64, extension: &str) -> (PathBuf, PathBuf, serde_json::Value) {
+    let name = format!("clip-{seed:06}");
+    let truth = serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap()).unwrap();
+    (dir.join(format!("{name}.{extension}")), dir.join(format!("{name}.calib.json")), truth)
+}
+
+/// Runs the CLI on a clip and checks every line against the contract and the truth: each throw
+/// found within a second, on its floor (±1) and column, and nothing else.
+fn check_clip(video: &Path, calib: &Path, truth: &serde_json::Value) -> usize {
+    let out = linli(&["vision", "throw", "--video", video.to_str().unwrap(), "--calib", calib.to_str().unwrap()]);
+    assert!(out.status.success(), "{}: {}", video.display(), String::from_utf8_lossy(&out.stderr));
+    let events: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).expect("one JSON object a line")).collect();
+    for event in &events {
+        let keys: Vec<&str> = event.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["t_start", "t_end", "origin", "confidence", "track"], "{event}");
+        assert!(event["t_start"].as_f64().unwrap() <= event["t_end"].as_f64().unwrap());
+        assert!((0.0..=1.0).contains(&event["confidence"].as_f64().unwrap()));
+        assert!(event["origin"]["floor"].as_u64().unwrap() >= 1 && event["origin"]["column"].as_u64().unwrap() >= 1);
+        let track = event["track"].as_array().unwrap();
+        assert!(track.len() >= 6 && track.iter().all(|p| p.as_array().unwrap().len() == 3), "{event}");
+    }
+    let throws = truth["throws"].as_array().unwrap();
+    assert_eq!(events.len(), throws.len(), "{}: found {events:?}, truth {throws:?}", video.display());
+    for throw in throws {
+        let found = events.iter().find(|e| (e["t_start"].as_f64().unwrap() - throw["t"].as_f64().unwrap()).abs() <= 1.0);
+        let found = found.unwrap_or_else(|| panic!("{}: throw {throw} not found in {events:?}", video.display()));
+        let floor = |v: &serde_json::Value| v.as_i64().unwrap();
+        assert!((floor(&found["origin"]["floor"]) - floor(&throw["floor"])).abs() <= 1, "{found} vs {throw}");
+        assert_eq!(found["origin"]["column"], throw["column"], "{found} vs {throw}");
+    }
+    throws.len()
+}
+
+#[test]
+fn throws_in_y4m_clips_are_traced_to_their_window() {
+    let dir = tempfile::tempdir().unwrap();
+    synth(dir.path(), 9001, 3, "y4m");
+    let throws: usize = (9001..9004)
+        .map(|seed| {
+            let (video, calib, truth) = clip(dir.path(), seed, "y4m");
+            check_clip(&video, &calib, &truth)
+        })
+        .sum();
+    assert!(throws >= 2, "the clips hold throws to find");
+}
+
+#[test]
+fn throws_in_h264_mp4_clips_are_traced_to_their_window() {
+    let dir = tempfile::tempdir().unwrap();
+    synth(dir.path(), 9101, 2, "mp4");
+    let mut throws = 0;
+    for seed in 9101..9103 {
+        let (video, calib, truth) = clip(dir.path(), seed, "mp4");
+        let head = std::fs::read(&video).unwrap();
+        assert_eq!(&head[4..8], b"ftyp", "an MP4 file");
+        throws += check_clip(&video, &calib, &truth);
+    }
+    assert!(throws >= 1, "the clips hold throws to find");
+}
+
+#[test]
+fn bad_videos_and_calibrations_fail_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    synth(dir.path(), 9201, 1, "y4m");
+    let (video, calib, _) = clip(dir.path(), 9201, "y4m");
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let write = |name: &str, bytes: &[u8]| std::fs::write(dir.path().join(name), bytes).unwrap();
+    let fails = |video: &str, calib: &str, expected: &str| {
+        let out = linli(&["vision", "throw", "--video", video, "--calib", calib]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{video} {calib} should fail");
+        assert!(stderr.contains(expected), "{video} {calib}: {stderr}");
+    };
+    let (video, calib) = (video.to_str().unwrap(), calib.to_str().unwrap());
+    fails(&path("missing.y4m"), calib, "cannot open");
+    let bytes = std::fs::read(video).unwrap();
+    write("cut.y4m", &bytes[..bytes.len() / 3]);
+    fails(&path("cut.y4m"), calib, "truncated");
+    write("noise.mp4", &[7u8; 4096]);
+    fails(&path("noise.mp4"), calib, "neither YUV4MPEG2 nor MP4");
+    write("empty.y4m", b"");
+    fails(&path("empty.y4m"), calib, "empty");
+    let mut broken_mp4 = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2".to_vec();
+    broken_mp4.extend_from_slice(&[0u8; 64]);
+    write("broken.mp4", &broken_mp4);
+    fails(&path("broken.mp4"), calib, "video");
+    write("flat.json", br#"{"facade": [[10,10],[10,10],[10,10],[10,10]], "floors": 5, "columns": 3}"#);
+    fails(video, &path("flat.json"), "facade");
+    write("zero.json", br#"{"facade": [[100,50],[300,50],[300,400],[100,400]], "floors": 0, "columns": 3}"#);
+    fails(video, &path("zero.json"), "floors");
+    write("outside.json", br#"{"facade": [[100,50],[3000,50],[3000,400],[100,400]], "floors": 5, "columns": 3}"#);
+    fails(video, &path("outside.json"), "outside");
+    fails(video, &path("missing.json"), "cannot read calibration");
+}
