@@ -87,7 +87,7 @@ pub fn run(command: VisionCommand) -> anyhow::Result<()> {
 
 fn read_calibration(path: &Path) -> anyhow::Result<Calibration> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read calibration {}", path.display()))?;
-    Ok(Calibration::from_json(&text).with_context(|| format!("calibration {}", path.display()))?)
+    Calibration::from_json(&text).with_context(|| format!("calibration {}", path.display()))
 }
 
 fn throw(video: &Path, calib: &Path) -> anyhow::Result<()> {

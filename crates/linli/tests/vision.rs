@@ -32,9 +32,10 @@ fn clip(dir: &Path, seed: u64, extension: &str) -> (PathBuf, PathBuf, serde_json
     (dir.join(format!("{name}.{extension}")), dir.join(format!("{name}.calib.json")), truth)
 }
 
-/// Runs the CLI on a clip and checks every line against the contract and the truth: each throw
-/// found within a second, on its floor (±1) and column, and nothing else.
-fn check_clip(video: &Path, calib: &Path, truth: &serde_json::Value) -> usize {
+/// Runs the CLI on a clip, checks every line against the contract, and matches the events to
+/// the truth: a throw is found by an event starting within a second of it, on its floor (±1) and
+/// column. Returns (throws, found, events matching no throw).
+fn check_clip(video: &Path, calib: &Path, truth: &serde_json::Value) -> (usize, usize, usize) {
     let out = linli(&["vision", "throw", "--video", video.to_str().unwrap(), "--calib", calib.to_str().unwrap()]);
     assert!(out.status.success(), "{}: {}", video.display(), String::from_utf8_lossy(&out.stderr));
     let events: Vec<serde_json::Value> =
@@ -49,42 +50,54 @@ fn check_clip(video: &Path, calib: &Path, truth: &serde_json::Value) -> usize {
         assert!(track.len() >= 6 && track.iter().all(|p| p.as_array().unwrap().len() == 3), "{event}");
     }
     let throws = truth["throws"].as_array().unwrap();
-    assert_eq!(events.len(), throws.len(), "{}: found {events:?}, truth {throws:?}", video.display());
+    let number = |v: &serde_json::Value| v.as_f64().unwrap();
+    let mut used = vec![false; events.len()];
+    let mut found = 0;
     for throw in throws {
-        let found = events.iter().find(|e| (e["t_start"].as_f64().unwrap() - throw["t"].as_f64().unwrap()).abs() <= 1.0);
-        let found = found.unwrap_or_else(|| panic!("{}: throw {throw} not found in {events:?}", video.display()));
-        let floor = |v: &serde_json::Value| v.as_i64().unwrap();
-        assert!((floor(&found["origin"]["floor"]) - floor(&throw["floor"])).abs() <= 1, "{found} vs {throw}");
-        assert_eq!(found["origin"]["column"], throw["column"], "{found} vs {throw}");
+        let hit = events.iter().enumerate().position(|(i, e)| {
+            !used[i]
+                && (number(&e["t_start"]) - number(&throw["t"])).abs() <= 1.0
+                && (number(&e["origin"]["floor"]) - number(&throw["floor"])).abs() <= 1.0
+                && e["origin"]["column"] == throw["column"]
+        });
+        if let Some(i) = hit {
+            used[i] = true;
+            found += 1;
+        } else {
+            eprintln!("{}: throw {throw} not found in {events:?}", video.display());
+        }
     }
-    throws.len()
+    (throws.len(), found, used.iter().filter(|u| !**u).count())
+}
+
+/// Over several clips: at least 80% of the throws found where they came from, no false alarm.
+fn check_clips(clips: impl Iterator<Item = (PathBuf, PathBuf, serde_json::Value)>) {
+    let (mut throws, mut found, mut false_alarms) = (0, 0, 0);
+    for (video, calib, truth) in clips {
+        let (t, f, a) = check_clip(&video, &calib, &truth);
+        (throws, found, false_alarms) = (throws + t, found + f, false_alarms + a);
+    }
+    assert!(throws >= 2, "the clips hold throws to find");
+    assert!(found * 5 >= throws * 4, "found {found} of {throws} throws");
+    assert_eq!(false_alarms, 0, "false alarms");
 }
 
 #[test]
 fn throws_in_y4m_clips_are_traced_to_their_window() {
     let dir = tempfile::tempdir().unwrap();
-    synth(dir.path(), 9001, 3, "y4m");
-    let throws: usize = (9001..9004)
-        .map(|seed| {
-            let (video, calib, truth) = clip(dir.path(), seed, "y4m");
-            check_clip(&video, &calib, &truth)
-        })
-        .sum();
-    assert!(throws >= 2, "the clips hold throws to find");
+    synth(dir.path(), 9001, 4, "y4m");
+    check_clips((9001..9005).map(|seed| clip(dir.path(), seed, "y4m")));
 }
 
 #[test]
 fn throws_in_h264_mp4_clips_are_traced_to_their_window() {
     let dir = tempfile::tempdir().unwrap();
-    synth(dir.path(), 9101, 2, "mp4");
-    let mut throws = 0;
-    for seed in 9101..9103 {
-        let (video, calib, truth) = clip(dir.path(), seed, "mp4");
-        let head = std::fs::read(&video).unwrap();
+    synth(dir.path(), 9101, 3, "mp4");
+    for seed in 9101..9104 {
+        let head = std::fs::read(clip(dir.path(), seed, "mp4").0).unwrap();
         assert_eq!(&head[4..8], b"ftyp", "an MP4 file");
-        throws += check_clip(&video, &calib, &truth);
     }
-    assert!(throws >= 1, "the clips hold throws to find");
+    check_clips((9101..9104).map(|seed| clip(dir.path(), seed, "mp4")));
 }
 
 #[test]

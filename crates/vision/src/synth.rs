@@ -163,7 +163,12 @@ impl Clip {
         let curtains = curtain_pixels
             .into_iter()
             .filter(|p| !p.is_empty())
-            .map(|pixels| Curtain { pixels, amplitude: rng.gen_range(15.0..45.0), period_s: rng.gen_range(1.0..4.0), phase: rng.gen_range(0.0..6.28) })
+            .map(|pixels| Curtain {
+                pixels,
+                amplitude: rng.gen_range(15.0..45.0),
+                period_s: rng.gen_range(1.0..4.0),
+                phase: rng.gen_range(0.0..std::f64::consts::TAU),
+            })
             .collect::<Vec<_>>();
 
         let mut conditions = Vec::new();
@@ -338,11 +343,7 @@ impl Clip {
                 // Falls until it meets the ground, then lies there.
                 let landing = (-vy + (vy * vy + 2.0 * GRAVITY * (ground - y0)).sqrt()) / GRAVITY;
                 let dt = dt.min(landing);
-                let p = on_facade(x0 + vx * dt, y0 + vy * dt + 0.5 * GRAVITY * dt * dt);
-                if std::env::var_os("LINLI_SYNTH_DEBUG").is_some() {
-                    eprintln!("truth t {t:.2} ({:.1},{:.1}) vy {vy:.2}", p.0, p.1);
-                }
-                Some(p)
+                Some(on_facade(x0 + vx * dt, y0 + vy * dt + 0.5 * GRAVITY * dt * dt))
             }
             MoverKind::Bird { t0, x0, y0, vx, vy, wobble, period_s, duration_s } => {
                 let dt = t - t0;

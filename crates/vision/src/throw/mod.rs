@@ -298,9 +298,6 @@ impl ThrowDetector {
     fn judge(&self, sightings: &[Sighting]) -> Option<Fall> {
         let n = sightings.len();
         let (first, last) = (sightings[0], sightings[n - 1]);
-        if std::env::var_os("LINLI_THROW_DEBUG").is_some() && n >= 3 && n < 6 {
-            eprintln!("short track t {:.2}-{:.2} n {n} ({:.0},{:.0})→({:.0},{:.0})", first.t, last.t, first.x, first.y, last.x, last.y);
-        }
         if n < 6 || last.t - first.t < 0.2 {
             return None;
         }
@@ -326,9 +323,7 @@ impl ThrowDetector {
             && horizontal.rms <= 0.25 + 0.01 * drop
             && horizontal.acceleration().abs() <= 0.6 * GRAVITY
             && sideways <= drop + 1.0;
-        if std::env::var_os("LINLI_THROW_DEBUG").is_some() && (drop > 0.3 || n > 8) {
-            eprintln!("track t {:.2}-{:.2} n {n} drop {drop:.2} a {a:.2} vlast {:.2} rms {:.3}/{:.3} ax {:.2} side {sideways:.2} accepted {accepted} start ({:.0},{:.0}) ys {:?}", first.t, last.t, vertical.velocity(last.t), vertical.rms, horizontal.rms, horizontal.acceleration(), first.x, first.y, sightings.iter().map(|s| (s.x as i32, s.y as i32)).collect::<Vec<_>>());
-        }
+        tracing::debug!(t_first = first.t, t_last = last.t, sightings = n, drop, acceleration = a, rms = vertical.rms, accepted, "track judged");
         if !accepted {
             return None;
         }

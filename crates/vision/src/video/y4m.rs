@@ -60,7 +60,7 @@ impl Y4mReader {
             (_, Some(depth @ 8..=16)) => depth,
             _ => return Err(VideoError::Unsupported(format!("Y4M colour space C{colour}"))),
         };
-        let (cw, ch) = ((width + 1) / 2, (height + 1) / 2);
+        let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
         let chroma_samples = match layout.trim_end_matches("jpeg").trim_end_matches("paldv").trim_end_matches("mpeg2") {
             "420" => 2 * cw * ch,
             "422" => 2 * cw * height,
