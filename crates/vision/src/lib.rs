@@ -21,4 +21,4 @@ pub mod video;
 pub use calib::{Calibration, CalibrationError};
 pub use frame::Frame;
 pub use throw::{detect_throws, DetectError, ThrowDetector, ThrowEvent};
-pub use video::{open_video, VideoError, VideoSource};
+pub use video::{open_video, VideoError, VideoFormat, VideoSource};

@@ -62,7 +62,6 @@ pub struct Clip {
     movers: Vec<Mover>,
     facade_m: (f64, f64),
     to_image: Homography,
-    pixels_per_metre: f64,
 }
 
 struct Light {
@@ -266,7 +265,6 @@ impl Clip {
             movers,
             facade_m,
             to_image,
-            pixels_per_metre,
         }
     }
 
@@ -361,10 +359,6 @@ impl Clip {
                 Some(on_facade(x0 + sway * (std::f64::consts::TAU * dt / period_s).sin(), y))
             }
         }
-    }
-
-    pub fn pixels_per_metre(&self) -> f64 {
-        self.pixels_per_metre
     }
 }
 

@@ -5,6 +5,10 @@
 
 /// Fixed point: values are stored ×256.
 const ONE: i32 = 256;
+/// A pixel is foreground beyond this many mean absolute deviations (one is about 0.8 σ)…
+const K_DEVIATION: i32 = 5;
+/// …and never within this many levels.
+const MIN_THRESHOLD: i32 = 12;
 
 pub struct Background {
     width: usize,
@@ -14,21 +18,13 @@ pub struct Background {
     deviation: Vec<i32>,
     /// Foreground strength per pixel of the rectangle (|difference|, 0 = background), row-major.
     pub strength: Vec<u8>,
-    pub min_threshold: i32,
-    /// Threshold = `k_deviation` × deviation (mean absolute deviation ≈ 0.8 σ).
-    pub k_deviation: i32,
-    frames: u64,
+    /// Whether a first frame has been learnt.
+    started: bool,
     /// Frames left of fast learning after a disturbance.
     relearn: u32,
     /// This frame's light against the background's: expected = mean × gain / 256 + offset.
     gain: i32,
     offset: i32,
-}
-
-/// What one frame's subtraction found.
-pub struct Subtraction {
-    /// Whether the frame is too disturbed (light, shake) for its blobs to be trusted.
-    pub disturbed: bool,
 }
 
 const TONE_BINS: usize = 16;
@@ -42,9 +38,7 @@ impl Background {
             mean: vec![0; pixels],
             deviation: vec![3 * ONE; pixels],
             strength: vec![0; pixels],
-            min_threshold: 12,
-            k_deviation: 5,
-            frames: 0,
+            started: false,
             relearn: 0,
             gain: ONE,
             offset: 0,
@@ -56,26 +50,28 @@ impl Background {
     }
 
     /// Subtracts `luma` (a whole frame) from the model, fills `strength`, and learns the frame.
-    pub fn apply(&mut self, luma: &[u8]) -> Subtraction {
+    /// Returns whether the frame is too disturbed (light, shake, warming up) for its blobs to be
+    /// trusted.
+    pub fn apply(&mut self, luma: &[u8]) -> bool {
         let (x0, x1, y0, y1) = self.roi;
         let roi_width = x1 - x0;
-        if self.frames == 0 {
+        if !self.started {
             for (row, y) in (y0..y1).enumerate() {
                 let source = &luma[y * self.width + x0..y * self.width + x1];
                 for (mean, &value) in self.mean[row * roi_width..(row + 1) * roi_width].iter_mut().zip(source) {
                     *mean = i32::from(value) * ONE;
                 }
             }
-            self.frames = 1;
+            self.started = true;
             self.relearn = 25;
             self.strength.fill(0);
-            return Subtraction { disturbed: true };
+            return true;
         }
         self.fit_tone(luma);
         // While (re)learning, the noise level is learnt fast too: starting from a guess, it
         // would otherwise take seconds to reach a noisy camera's own and flood the first frames.
         let (fast, slow, deviation_rate) = if self.relearn > 0 { (2, 4, 3) } else { (5, 9, 6) };
-        let (k, min_threshold) = (self.k_deviation, self.min_threshold * ONE);
+        let min_threshold = MIN_THRESHOLD * ONE;
         let (gain, offset) = (self.gain, self.offset);
         let mut foreground = 0usize;
         for (row, y) in (y0..y1).enumerate() {
@@ -86,13 +82,14 @@ impl Background {
                 let value = i32::from(value) * ONE;
                 let expected = ((*mean * gain) >> 8) + offset;
                 let difference = (value - expected).abs();
-                let threshold = (k * *deviation).max(min_threshold);
+                let threshold = (K_DEVIATION * *deviation).max(min_threshold);
                 let is_foreground = difference > threshold;
                 // Background pixels learn fast; foreground ones slowly, so whatever stays (a
                 // parked object, an opened window) joins the background in tens of seconds.
                 let rate = if is_foreground { slow } else { fast };
-                // Learnt in the background's own light: the frame's light is the gain's to follow.
-                *mean += (value - (expected - *mean) - *mean) >> rate;
+                // The difference, not the raw value, is learnt: the mean stays in the
+                // background's own light, and the frame's light is the gain's to follow.
+                *mean += (value - expected) >> rate;
                 if !is_foreground {
                     *deviation += (difference.min(64 * ONE) - *deviation) >> deviation_rate;
                     *deviation = (*deviation).max(ONE);
@@ -101,7 +98,6 @@ impl Background {
                 foreground += usize::from(is_foreground);
             }
         }
-        self.frames += 1;
         let share = foreground as f64 / self.strength.len().max(1) as f64;
         let disturbed = share > 0.12 || self.relearn > 0;
         if share > 0.12 {
@@ -109,7 +105,7 @@ impl Background {
         } else {
             self.relearn = self.relearn.saturating_sub(1);
         }
-        Subtraction { disturbed }
+        disturbed
     }
 
     /// The light: from a sparse sample of pixels, the median difference from the background in

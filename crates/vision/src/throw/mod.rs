@@ -12,8 +12,8 @@ mod background;
 mod blobs;
 mod fit;
 
-pub use blobs::Blob;
-pub use fit::Quadratic;
+use blobs::Blob;
+use fit::Quadratic;
 
 use crate::calib::{Calibration, CalibrationError, Homography};
 use crate::Frame;
@@ -97,10 +97,9 @@ impl ThrowDetector {
         calib.validate()?;
         calib.validate_for_frame(width, height)?;
         let p = calib.facade;
-        let xs = p.iter().map(|c| c[0]);
-        let ys = p.iter().map(|c| c[1]);
-        let (min_x, max_x) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
-        let (min_y, _) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        let min_x = p.iter().map(|c| c[0]).fold(f64::INFINITY, f64::min);
+        let max_x = p.iter().map(|c| c[0]).fold(f64::NEG_INFINITY, f64::max);
+        let min_y = p.iter().map(|c| c[1]).fold(f64::INFINITY, f64::min);
         let facade_width = max_x - min_x;
         let side = |a: [f64; 2], b: [f64; 2]| (a[0] - b[0]).hypot(a[1] - b[1]);
         let height_px = (side(p[0], p[3]) + side(p[1], p[2])) / 2.0;
@@ -132,8 +131,8 @@ impl ThrowDetector {
 
     /// Takes the next frame; returns the throws now known to be complete.
     pub fn push(&mut self, frame: &Frame) -> Vec<ThrowEvent> {
-        let subtraction = self.background.apply(&frame.luma);
-        let blobs = match subtraction.disturbed {
+        let disturbed = self.background.apply(&frame.luma);
+        let blobs = match disturbed {
             true => None,
             false => {
                 let (x0, x1, y0, _) = self.background.roi();
@@ -301,9 +300,15 @@ impl ThrowDetector {
         if n < 6 || last.t - first.t < 0.2 {
             return None;
         }
-        let metres: Vec<(f64, f64, f64)> = sightings.iter().map(|s| (s.t, self.to_metres(s).0, self.to_metres(s).1)).collect();
-        let vertical = Quadratic::fit(&metres.iter().map(|m| (m.0, m.2)).collect::<Vec<_>>())?;
-        let horizontal = Quadratic::fit(&metres.iter().map(|m| (m.0, m.1)).collect::<Vec<_>>())?;
+        let (across, down): (Vec<_>, Vec<_>) = sightings
+            .iter()
+            .map(|s| {
+                let (x, y) = self.to_metres(s);
+                ((s.t, x), (s.t, y))
+            })
+            .unzip();
+        let vertical = Quadratic::fit(&down)?;
+        let horizontal = Quadratic::fit(&across)?;
         let drop = vertical.at(last.t) - vertical.at(first.t);
         let a = vertical.acceleration();
         let sideways = (horizontal.at(last.t) - horizontal.at(first.t)).abs();
@@ -412,32 +417,28 @@ fn came_to_rest(track: &Track, pixels_per_metre: f64) -> Option<usize> {
 pub fn detect_throws(video: &mut dyn crate::VideoSource, calib: &Calibration, mut on_event: impl FnMut(&ThrowEvent)) -> Result<u64, DetectError> {
     let mut detector: Option<ThrowDetector> = None;
     let mut frames = 0u64;
-    loop {
+    let outcome = loop {
         let frame = match video.next_frame() {
             Ok(Some(frame)) => frame,
-            Ok(None) => break,
-            Err(error) => {
-                if let Some(detector) = detector.as_mut() {
-                    detector.finish().iter().for_each(&mut on_event);
-                }
-                return Err(DetectError::Video(error));
-            }
+            Ok(None) => break Ok(frames),
+            Err(error) => break Err(DetectError::Video(error)),
         };
         if detector.is_none() {
             detector = Some(ThrowDetector::new(calib.clone(), frame.width, frame.height)?);
         }
         let detector = detector.as_mut().expect("made above");
         if (frame.width, frame.height) != detector.frame_size {
-            return Err(DetectError::Video(crate::VideoError::Corrupt(format!("frame {} changes size to {}×{}", frames + 1, frame.width, frame.height))));
+            break Err(crate::VideoError::Corrupt(format!("frame {} changes size to {}×{}", frames + 1, frame.width, frame.height)).into());
         }
         detector.push(&frame).iter().for_each(&mut on_event);
         frames += 1;
-    }
+    };
     match detector.as_mut() {
         Some(detector) => detector.finish().iter().for_each(&mut on_event),
-        None => return Err(DetectError::Video(crate::VideoError::Truncated("the video holds no frame".into()))),
+        None if outcome.is_ok() => return Err(crate::VideoError::Truncated("the video holds no frame".into()).into()),
+        None => {}
     }
-    Ok(frames)
+    outcome
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -27,21 +27,26 @@ pub enum VideoError {
 
 pub type Result<T> = std::result::Result<T, VideoError>;
 
+/// What a video's header says of its frames.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VideoFormat {
+    pub width: usize,
+    pub height: usize,
+    /// Nominal frames per second (from the header or the sample times).
+    pub fps: f64,
+}
+
 /// Frames in display order. `next_frame` gives `Ok(None)` at the end of the stream.
 pub trait VideoSource {
-    fn width(&self) -> usize;
-    fn height(&self) -> usize;
-    /// Nominal frames per second (from the header or the sample times).
-    fn fps(&self) -> f64;
+    fn format(&self) -> VideoFormat;
     fn next_frame(&mut self) -> Result<Option<Frame>>;
 }
 
 /// Opens a Y4M or an MP4 (H.264) file, told apart by their first bytes.
 pub fn open_video(path: &Path) -> Result<Box<dyn VideoSource>> {
     let open_error = |source| VideoError::Open { path: path.display().to_string(), source };
-    let mut head = [0u8; 12];
-    let read = std::fs::File::open(path).and_then(|mut file| read_up_to(&mut file, &mut head)).map_err(open_error)?;
-    let head = &head[..read];
+    let mut head = Vec::with_capacity(12);
+    std::fs::File::open(path).and_then(|file| file.take(12).read_to_end(&mut head)).map_err(open_error)?;
     if head.is_empty() {
         return Err(VideoError::Truncated(format!("{} is empty", path.display())));
     }
@@ -52,15 +57,4 @@ pub fn open_video(path: &Path) -> Result<Box<dyn VideoSource>> {
         return Ok(Box::new(Mp4Reader::open(path)?));
     }
     Err(VideoError::Unsupported(format!("{} is neither YUV4MPEG2 nor MP4", path.display())))
-}
-
-fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..])? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(filled)
 }

@@ -1,7 +1,7 @@
 //! H.264 in MP4: the `mp4` crate reads the container, OpenH264 (built from its bundled source)
 //! decodes. Samples are length-prefixed NAL units (AVCC); the decoder wants Annex B start codes.
 
-use super::{Result, VideoError, VideoSource};
+use super::{Result, VideoError, VideoFormat, VideoSource};
 use crate::Frame;
 use openh264::decoder::Decoder;
 use openh264::encoder::{Encoder, EncoderConfig, FrameType};
@@ -9,7 +9,7 @@ use openh264::formats::{YUVBuffer, YUVSource};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::fs::File;
-use std::io::{BufReader, BufWriter, ErrorKind};
+use std::io::{BufReader, BufWriter, ErrorKind, Write};
 use std::path::Path;
 
 const START_CODE: [u8; 4] = [0, 0, 0, 1];
@@ -22,9 +22,7 @@ pub struct Mp4Reader {
     next_sample: u32,
     timescale: f64,
     nal_length_size: usize,
-    width: usize,
-    height: usize,
-    fps: f64,
+    format: VideoFormat,
     /// Composition times of the samples fed and not yet shown: a decoder that reorders (B-frames)
     /// hands pictures out in display order, so each takes the earliest time left.
     times: BinaryHeap<Reverse<i64>>,
@@ -95,9 +93,7 @@ impl Mp4Reader {
             next_sample: 1,
             timescale,
             nal_length_size,
-            width,
-            height,
-            fps,
+            format: VideoFormat { width, height, fps },
             times: BinaryHeap::new(),
             ready: VecDeque::new(),
             annex_b: Vec::new(),
@@ -107,16 +103,8 @@ impl Mp4Reader {
 }
 
 impl VideoSource for Mp4Reader {
-    fn width(&self) -> usize {
-        self.width
-    }
-
-    fn height(&self) -> usize {
-        self.height
-    }
-
-    fn fps(&self) -> f64 {
-        self.fps
+    fn format(&self) -> VideoFormat {
+        self.format
     }
 
     fn next_frame(&mut self) -> Result<Option<Frame>> {
@@ -129,16 +117,11 @@ impl VideoSource for Mp4Reader {
                     return Ok(None);
                 }
                 self.flushed = true;
-                let remaining: Vec<(usize, usize, Vec<u8>, usize)> = self
-                    .decoder
-                    .flush_remaining()
-                    .map_err(|e| VideoError::Corrupt(format!("the last frames cannot be decoded: {e}")))?
-                    .iter()
-                    .map(|yuv| (yuv.dimensions().0, yuv.dimensions().1, yuv.y().to_vec(), yuv.strides().0))
-                    .collect();
-                for (width, height, y, stride) in remaining {
-                    let t = self.times.pop().map(|Reverse(t)| t as f64 / self.timescale).unwrap_or_default();
-                    self.ready.push_back(Frame::from_strided(width, height, t, &y, stride));
+                let remaining = self.decoder.flush_remaining().map_err(|e| VideoError::Corrupt(format!("the last frames cannot be decoded: {e}")))?;
+                for yuv in remaining {
+                    let t = earliest_time(&mut self.times, self.timescale);
+                    let (width, height) = yuv.dimensions();
+                    self.ready.push_back(Frame::from_strided(width, height, t, yuv.y(), yuv.strides().0));
                 }
                 continue;
             }
@@ -154,19 +137,23 @@ impl VideoSource for Mp4Reader {
             };
             self.times.push(Reverse(sample.start_time as i64 + i64::from(sample.rendering_offset)));
             avcc_to_annex_b(&sample.bytes, self.nal_length_size, &mut self.annex_b).map_err(|why| VideoError::Corrupt(format!("sample {n}: {why}")))?;
-            let annex_b = std::mem::take(&mut self.annex_b);
-            let decoded = match self.decoder.decode(&annex_b) {
-                Ok(Some(yuv)) => Some((yuv.dimensions().0, yuv.dimensions().1, yuv.y().to_vec(), yuv.strides().0)),
-                Ok(None) => None,
+            match self.decoder.decode(&self.annex_b) {
+                Ok(Some(yuv)) => {
+                    let t = earliest_time(&mut self.times, self.timescale);
+                    let (width, height) = yuv.dimensions();
+                    self.ready.push_back(Frame::from_strided(width, height, t, yuv.y(), yuv.strides().0));
+                }
+                Ok(None) => {}
                 Err(e) => return Err(VideoError::Corrupt(format!("frame {n} cannot be decoded: {e}"))),
-            };
-            self.annex_b = annex_b;
-            if let Some((width, height, y, stride)) = decoded {
-                let t = self.times.pop().map(|Reverse(t)| t as f64 / self.timescale).unwrap_or_default();
-                self.ready.push_back(Frame::from_strided(width, height, t, &y, stride));
             }
         }
     }
+}
+
+/// The earliest composition time not yet given to a picture, in seconds. A free function: the
+/// decoded picture still borrows the decoder when its time is taken.
+fn earliest_time(times: &mut BinaryHeap<Reverse<i64>>, timescale: f64) -> f64 {
+    times.pop().map(|Reverse(t)| t as f64 / timescale).unwrap_or_default()
 }
 
 fn container_error(error: mp4::Error) -> VideoError {
@@ -203,16 +190,13 @@ fn avcc_to_annex_b(sample: &[u8], length_size: usize, out: &mut Vec<u8>) -> std:
 /// Encodes luma frames (neutral chroma) as H.264 with OpenH264 and writes them into an MP4 file.
 pub struct Mp4Writer {
     encoder: Encoder,
+    /// The file until the first frame, whose parameter sets the track's header needs, is encoded.
+    file: Option<BufWriter<File>>,
     container: Option<mp4::Mp4Writer<BufWriter<File>>>,
-    path: std::path::PathBuf,
     width: usize,
     height: usize,
     fps: u32,
     frames: u64,
-    yuv: YUVBuffer,
-    /// Samples wait until the parameter sets, which the track's header needs, are known.
-    pending: Vec<mp4::Mp4Sample>,
-    parameter_sets: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Mp4Writer {
@@ -223,34 +207,21 @@ impl Mp4Writer {
             .max_frame_rate(openh264::encoder::FrameRate::from_hz(fps as f32))
             .skip_frames(false);
         let encoder = Encoder::with_api_config(openh264::OpenH264API::from_source(), config).map_err(std::io::Error::other)?;
-        File::create(path)?;
-        Ok(Self {
-            encoder,
-            container: None,
-            path: path.to_path_buf(),
-            width,
-            height,
-            fps,
-            frames: 0,
-            yuv: YUVBuffer::new(width, height),
-            pending: Vec::new(),
-            parameter_sets: None,
-        })
+        let file = Some(BufWriter::new(File::create(path)?));
+        Ok(Self { encoder, file, container: None, width, height, fps, frames: 0 })
     }
 
     pub fn write(&mut self, luma: &[u8]) -> std::io::Result<()> {
         assert_eq!(luma.len(), self.width * self.height, "frame size");
         let mut planes = vec![128u8; self.width * self.height * 3 / 2];
         planes[..luma.len()].copy_from_slice(luma);
-        self.yuv = YUVBuffer::from_vec(planes, self.width, self.height);
-        let stream = self.encoder.encode(&self.yuv).map_err(std::io::Error::other)?;
+        let stream = self.encoder.encode(&YUVBuffer::from_vec(planes, self.width, self.height)).map_err(std::io::Error::other)?;
         let is_sync = matches!(stream.frame_type(), FrameType::IDR | FrameType::I);
         let (mut sample, mut sps, mut pps) = (Vec::new(), None, None);
         for l in 0..stream.num_layers() {
             let layer = stream.layer(l).expect("layer index in range");
             for n in 0..layer.nal_count() {
-                let nal = layer.nal_unit(n).expect("nal index in range");
-                let nal = strip_start_code(nal);
+                let nal = strip_start_code(layer.nal_unit(n).expect("nal index in range"));
                 match nal.first().map(|b| b & 0x1f) {
                     Some(7) => sps = Some(nal.to_vec()),
                     Some(8) => pps = Some(nal.to_vec()),
@@ -262,26 +233,15 @@ impl Mp4Writer {
                 }
             }
         }
-        if let (None, Some(sps), Some(pps)) = (&self.parameter_sets, sps, pps) {
-            self.parameter_sets = Some((sps, pps));
-        }
-        let start_time = self.frames * 1000 / u64::from(self.fps);
-        let duration = ((self.frames + 1) * 1000 / u64::from(self.fps) - start_time) as u32;
-        self.frames += 1;
-        self.pending.push(mp4::Mp4Sample { start_time, duration, rendering_offset: 0, is_sync, bytes: bytes::Bytes::from(sample) });
-        self.drain()
-    }
-
-    fn drain(&mut self) -> std::io::Result<()> {
-        if self.container.is_none() {
-            let Some((sps, pps)) = self.parameter_sets.clone() else { return Ok(()) };
+        if let Some(file) = self.file.take() {
+            // OpenH264 opens a stream with an IDR frame and its parameter sets.
+            let (Some(sps), Some(pps)) = (sps, pps) else { return Err(std::io::Error::other("the encoder gave no parameter sets")) };
             let config = mp4::Mp4Config {
                 major_brand: "isom".parse().expect("brand"),
                 minor_version: 512,
                 compatible_brands: ["isom", "iso2", "avc1", "mp41"].iter().map(|b| b.parse().expect("brand")).collect(),
                 timescale: 1000,
             };
-            let file = BufWriter::new(File::create(&self.path)?);
             let mut container = mp4::Mp4Writer::write_start(file, &config).map_err(std::io::Error::other)?;
             let media_conf =
                 mp4::MediaConfig::AvcConfig(mp4::AvcConfig { width: self.width as u16, height: self.height as u16, seq_param_set: sps, pic_param_set: pps });
@@ -290,19 +250,17 @@ impl Mp4Writer {
                 .map_err(std::io::Error::other)?;
             self.container = Some(container);
         }
-        let container = self.container.as_mut().expect("container started");
-        for sample in self.pending.drain(..) {
-            container.write_sample(1, &sample).map_err(std::io::Error::other)?;
-        }
-        Ok(())
+        let start_time = self.frames * 1000 / u64::from(self.fps);
+        let duration = ((self.frames + 1) * 1000 / u64::from(self.fps) - start_time) as u32;
+        self.frames += 1;
+        let sample = mp4::Mp4Sample { start_time, duration, rendering_offset: 0, is_sync, bytes: bytes::Bytes::from(sample) };
+        self.container.as_mut().expect("started above").write_sample(1, &sample).map_err(std::io::Error::other)
     }
 
-    pub fn finish(mut self) -> std::io::Result<()> {
-        self.drain()?;
-        match self.container.as_mut() {
-            Some(container) => container.write_end().map_err(std::io::Error::other),
-            None => Err(std::io::Error::other("no frame was encoded")),
-        }
+    pub fn finish(self) -> std::io::Result<()> {
+        let Some(mut container) = self.container else { return Err(std::io::Error::other("no frame was encoded")) };
+        container.write_end().map_err(std::io::Error::other)?;
+        container.into_writer().flush()
     }
 }
 

@@ -1,7 +1,7 @@
 //! YUV4MPEG2 (`.y4m`): a text header, then frames of raw planes. Written by hand: the format is
 //! a header line and fixed-size planes, and the crates for it read whole frames we would copy.
 
-use super::{Result, VideoError, VideoSource};
+use super::{Result, VideoError, VideoFormat, VideoSource};
 use crate::Frame;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, ErrorKind, Read, Write};
@@ -9,9 +9,7 @@ use std::path::Path;
 
 pub struct Y4mReader {
     input: BufReader<File>,
-    width: usize,
-    height: usize,
-    fps: f64,
+    format: VideoFormat,
     /// Bytes a sample (1, or 2 for depths above 8 bits, little-endian).
     sample_bytes: usize,
     /// Shift bringing a sample to 8 bits.
@@ -71,21 +69,13 @@ impl Y4mReader {
             _ => return Err(VideoError::Unsupported(format!("Y4M colour space C{colour}"))),
         };
         let sample_bytes = if depth > 8 { 2 } else { 1 };
-        Ok(Self { input, width, height, fps, sample_bytes, shift: depth - 8, chroma_samples, frames_read: 0, scratch: Vec::new() })
+        Ok(Self { input, format: VideoFormat { width, height, fps }, sample_bytes, shift: depth - 8, chroma_samples, frames_read: 0, scratch: Vec::new() })
     }
 }
 
 impl VideoSource for Y4mReader {
-    fn width(&self) -> usize {
-        self.width
-    }
-
-    fn height(&self) -> usize {
-        self.height
-    }
-
-    fn fps(&self) -> f64 {
-        self.fps
+    fn format(&self) -> VideoFormat {
+        self.format
     }
 
     fn next_frame(&mut self) -> Result<Option<Frame>> {
@@ -98,7 +88,8 @@ impl VideoSource for Y4mReader {
             ErrorKind::UnexpectedEof => VideoError::Truncated(format!("frame {} is cut short", n + 1)),
             _ => VideoError::Io(e),
         };
-        let luma_bytes = self.width * self.height * self.sample_bytes;
+        let VideoFormat { width, height, fps } = self.format;
+        let luma_bytes = width * height * self.sample_bytes;
         let mut luma = vec![0u8; luma_bytes];
         self.input.read_exact(&mut luma).map_err(truncated)?;
         if self.sample_bytes == 2 {
@@ -107,7 +98,7 @@ impl VideoSource for Y4mReader {
         self.scratch.resize(self.chroma_samples * self.sample_bytes, 0);
         self.input.read_exact(&mut self.scratch).map_err(truncated)?;
         self.frames_read += 1;
-        Ok(Some(Frame::new(self.width, self.height, n as f64 / self.fps, luma)))
+        Ok(Some(Frame::new(width, height, n as f64 / fps, luma)))
     }
 }
 
