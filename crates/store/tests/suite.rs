@@ -272,6 +272,34 @@ async fn spatial_pages_walk_every_match_once(store: &SqlStore) {
     let filter_wide = RegionFilter { spatial: SpatialFilter { bbox: Some(wide), near: None }, ..filter.clone() };
     assert_eq!(store.list_regions(&all, &filter_wide, &PageRequest::first(100)).await.unwrap().items.len(), 42, "d2 too");
     assert_eq!(everything[..2], ["d1", "x0"]);
+    // A small box of every level is read cell by cell too (on SQLite: dwellings in id order and
+    // the regions above them sorted, two branches a cell); paging runs through both.
+    let small = BBox::parse("bbox", "116.3205,40.0705,116.3215,40.0715").unwrap();
+    let every_level = RegionFilter { spatial: SpatialFilter { bbox: Some(small), near: None }, ..Default::default() };
+    let dwellings_only = RegionFilter { level: Some(Level::Dwelling), ..every_level.clone() };
+    let walk_filter = |filter: RegionFilter, limit: u32| {
+        let all = all.clone();
+        async move {
+            let (mut page, mut seen) = (PageRequest::first(limit), Vec::new());
+            loop {
+                let got = store.list_regions(&all, &filter, &page).await.unwrap();
+                seen.extend(got.items.into_iter().map(|r| r.code));
+                match got.next_cursor {
+                    Some(cursor) => page.after = Some(cursor),
+                    None => return seen,
+                }
+            }
+        }
+    };
+    let paged = walk_filter(every_level.clone(), 3).await;
+    assert_eq!(paged, walk_filter(every_level, 200).await);
+    let dwellings = walk_filter(dwellings_only, 4).await;
+    assert_eq!(dwellings.len(), 41);
+    assert_eq!(paged.iter().filter(|code| dwellings.contains(code)).cloned().collect::<Vec<_>>(), dwellings, "dwellings in id order among the rest");
+    for building in ["b1", "b3"] {
+        assert!(paged.iter().any(|code| code == building), "{building} in {paged:?}");
+    }
+    assert!(paged.iter().position(|c| c == "b3").unwrap() < paged.iter().position(|c| c == "x0").unwrap(), "b3 made before its dwellings");
     let bad = store.list_regions(&all, &filter, &PageRequest { after: Some("/1/2".into()), ..PageRequest::first(5) }).await.unwrap_err();
     assert!(matches!(&bad, StoreError::Invalid(i) if i.0[0].field == "cursor"), "{bad:?}");
 }
