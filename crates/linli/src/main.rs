@@ -13,6 +13,9 @@ use linli_store::{Jurisdiction, SqlStore, Store, UserPatch};
 
 use crate::config::Config;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "linli", version, about = "Linli (邻里): smart-community governance platform")]
 struct Cli {

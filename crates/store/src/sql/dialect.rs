@@ -142,9 +142,12 @@ impl Dialect {
         if self != Dialect::Sqlite || !self.trigrams_serve(q) {
             return false;
         }
-        // One FTS5 phrase: the term in double quotes, its own quotes doubled.
-        let phrase = format!("\"{}\"", q.replace('"', "\"\""));
-        sql.push(&format!("(SELECT rowid AS id FROM {table}_search WHERE {table}_search MATCH ")).arg(phrase).push(") t CROSS JOIN ");
+        // Every trigram of the term, each quoted (its own quotes doubled), all required: the index
+        // keeps no positions (detail = 'none'), so it hands over candidates holding them all,
+        // and the LIKE on the region's own columns keeps the true matches.
+        let chars: Vec<char> = q.chars().collect();
+        let trigrams: Vec<String> = chars.windows(3).map(|w| format!("\"{}\"", w.iter().collect::<String>().replace('"', "\"\""))).collect();
+        sql.push(&format!("(SELECT rowid AS id FROM {table}_search WHERE {table}_search MATCH ")).arg(trigrams.join(" AND ")).push(") t CROSS JOIN ");
         true
     }
 
