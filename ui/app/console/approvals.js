@@ -1,7 +1,7 @@
 // 审批: communities apply (a work order, a whistle, a resource); the street approves or rejects.
 import { api, get, keepDrafts, clearDrafts, toast, ApiFailure } from '/shared/api.js';
 import { t, label, when } from '/shared/i18n.js';
-import { state, loadPage, esc, regionHtml, categoryName, actorText, failureText, showFormError, emptyHtml, go, idempotencyKey, orgName } from './common.js';
+import { state, loadPage, listFootHtml, wireList, wireSegments, esc, regionHtml, categoryName, actorText, failureText, showFormError, emptyHtml, go, idempotencyKey, orgName } from './common.js';
 
 const DECIDERS = new Set(['street_dispatcher', 'street_leader', 'leader', 'district_dispatcher', 'admin']);
 const APPLICANTS = new Set(['community_secretary', 'community_worker']);
@@ -37,30 +37,14 @@ export function init(root) {
       </div>
     </div>
     <div id="approvals" class="list" role="list"></div>
-    <div class="list-foot"><span class="count"></span><button type="button" class="more" hidden>${esc(t('q.more'))}</button></div>
+    ${listFootHtml()}
   </div>
   <div id="application-detail" class="detail-pane"><div class="placeholder">${esc(t('a.pick'))}</div></div>`;
   a.list = root.querySelector('#approvals');
   a.detailEl = root.querySelector('#application-detail');
-  markSeg();
-  root.querySelector('.seg').addEventListener('click', (e) => {
-    const b = e.target.closest('button[data-status]');
-    if (!b) return;
-    a.status = b.dataset.status;
-    markSeg();
-    load(true);
-  });
+  wireSegments(a, 'status', () => a.status, (status) => { a.status = status; }, load);
   root.querySelector('.new-application')?.addEventListener('click', () => go('approvals/new'));
-  root.querySelector('.refresh').addEventListener('click', () => load(true));
-  root.querySelector('.more').addEventListener('click', () => load(false));
-  a.list.addEventListener('click', (e) => {
-    const row = e.target.closest('.application-row');
-    if (row) go(`approvals/${row.dataset.applicationId}`);
-  });
-}
-
-function markSeg() {
-  a.root.querySelectorAll('.seg button').forEach((b) => b.classList.toggle('active', b.dataset.status === a.status));
+  wireList(a, { load, row: '.application-row', route: (row) => `approvals/${row.dataset.applicationId}` });
 }
 
 export async function show(params) {

@@ -58,6 +58,42 @@ export async function loadPage(view, path, params, reset, { render, apply }) {
   return page;
 }
 
+/** The foot every list pane has: how many are loaded, and a button for more. */
+export function listFootHtml() {
+  return `<div class="list-foot"><span class="count"></span><button type="button" class="more" hidden>${esc(t('q.more'))}</button></div>`;
+}
+
+/**
+ * Wires what every list pane has: "refresh" and "load more" call `load(reset)` (or `refresh`),
+ * and a row (`row`, a selector) opens at `route(rowElement)` on a click or Enter.
+ */
+export function wireList(view, { load, row, route, refresh = () => load(true) }) {
+  view.root.querySelector('.refresh').addEventListener('click', refresh);
+  view.root.querySelector('.more').addEventListener('click', () => load(false));
+  const open = (e) => {
+    const el = e.target.closest(row);
+    if (el) go(route(el));
+  };
+  view.list.addEventListener('click', open);
+  view.list.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(e); });
+}
+
+/**
+ * Segment buttons (`.seg button[data-<name>]`): marks the one `current()` names and, on a click,
+ * `choose`s its value, marks it and reloads the list.
+ */
+export function wireSegments(view, name, current, choose, load) {
+  const mark = () => view.root.querySelectorAll('.seg button').forEach((b) => b.classList.toggle('active', b.dataset[name] === current()));
+  mark();
+  view.root.querySelector('.seg').addEventListener('click', (e) => {
+    const b = e.target.closest(`button[data-${name}]`);
+    if (!b) return;
+    choose(b.dataset[name]);
+    mark();
+    load(true);
+  });
+}
+
 export function rememberRegion(r) {
   if (r && r.code) state.regions.set(r.code, r);
 }

@@ -2,7 +2,7 @@
 // incident's order. Counts of merged reports come from the incidents themselves.
 import { get, mediaUrl } from '/shared/api.js';
 import { t, label, when } from '/shared/i18n.js';
-import { state, loadPage, esc, regionHtml, categoryName, failureText, emptyHtml, go, statusTag } from './common.js';
+import { state, loadPage, listFootHtml, wireList, esc, regionHtml, categoryName, failureText, emptyHtml, statusTag } from './common.js';
 import { drawPlace } from './map.js';
 
 const SOURCES = ['hotline_12345', 'resident_app', 'open311', 'grid_patrol', 'camera_ai', 'iot', 'analytics'];
@@ -38,7 +38,7 @@ export function init(root) {
       </div>
     </div>
     <div id="inbox" class="list" role="list"></div>
-    <div class="list-foot"><span class="count"></span><button type="button" class="more" hidden>${esc(t('q.more'))}</button></div>
+    ${listFootHtml()}
   </div>
   <div id="event-detail" class="detail-pane"><div class="placeholder">${esc(t('e.pick'))}</div></div>`;
   v.list = root.querySelector('#inbox');
@@ -49,16 +49,7 @@ export function init(root) {
     v.filters[e.target.name] = e.target.value;
     load(true);
   });
-  root.querySelector('.refresh').addEventListener('click', () => load(true));
-  root.querySelector('.more').addEventListener('click', () => load(false));
-  v.list.addEventListener('click', (e) => {
-    const row = e.target.closest('.event-row');
-    if (row) go(`inbox/${row.dataset.eventId}`);
-  });
-  v.list.addEventListener('keydown', (e) => {
-    const row = e.target.closest('.event-row');
-    if (row && e.key === 'Enter') go(`inbox/${row.dataset.eventId}`);
-  });
+  wireList(v, { load, row: '.event-row', route: (row) => `inbox/${row.dataset.eventId}` });
 }
 
 export async function show(params) {

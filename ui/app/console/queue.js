@@ -3,7 +3,7 @@
 import { api, get, keepDrafts, clearDrafts, toast, upload, mediaUrl, ApiFailure } from '/shared/api.js';
 import { t, label, when } from '/shared/i18n.js';
 import {
-  state, loadPage, esc, regionHtml, categoryName, orgName, unitName, unitKey, isMyUnit, actorText, statusTag, slaHtml,
+  state, loadPage, listFootHtml, wireList, wireSegments, esc, regionHtml, categoryName, orgName, unitName, unitKey, isMyUnit, actorText, statusTag, slaHtml,
   failureText, showFormError, emptyHtml, idempotencyKey, go, setRoute, rememberRegion, tickCountdowns,
 } from './common.js';
 import { drawPlace } from './map.js';
@@ -72,45 +72,30 @@ export function init(root) {
       </div>
     </div>
     <div id="queue" class="list" role="list"></div>
-    <div class="list-foot"><span class="count"></span><button type="button" class="more" hidden>${esc(t('q.more'))}</button></div>
+    ${listFootHtml()}
   </div>
   <div id="order-detail" class="detail-pane"><div class="placeholder">${esc(t('q.pick'))}</div></div>`;
   q.list = root.querySelector('#queue');
   q.detailEl = root.querySelector('#order-detail');
-  markScope();
-  root.querySelector('.seg').addEventListener('click', (e) => {
-    const b = e.target.closest('button[data-scope]');
-    if (!b) return;
-    q.filters.scope = b.dataset.scope;
-    markScope();
-    loadList(true);
-  });
+  wireSegments(q, 'scope', () => q.filters.scope, (scope) => { q.filters.scope = scope; }, loadList);
   root.querySelector('.filters').addEventListener('change', (e) => {
     const el = e.target;
     if (!el.name) return;
     q.filters[el.name] = el.type === 'checkbox' ? el.checked : el.value;
     loadList(true);
   });
-  root.querySelector('.refresh').addEventListener('click', () => { loadList(true); if (q.selected) openOrder(q.selected, q.action, true); });
-  root.querySelector('.more').addEventListener('click', () => loadList(false));
-  q.list.addEventListener('click', (e) => {
-    const row = e.target.closest('.order-row');
-    if (row) go(`queue/${row.dataset.orderId}`);
-  });
+  const refresh = () => { loadList(true); if (q.selected) openOrder(q.selected, q.action, true); };
+  wireList(q, { load: loadList, row: '.order-row', route: (row) => `queue/${row.dataset.orderId}`, refresh });
+  // Arrows walk the queue, opening each order in turn.
   q.list.addEventListener('keydown', (e) => {
     const row = e.target.closest('.order-row');
     if (!row) return;
-    if (e.key === 'Enter') go(`queue/${row.dataset.orderId}`);
     if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
       e.preventDefault();
       const next = e.key === 'ArrowDown' ? row.nextElementSibling : row.previousElementSibling;
       if (next?.classList.contains('order-row')) { next.focus(); go(`queue/${next.dataset.orderId}`); }
     }
   });
-}
-
-function markScope() {
-  q.root.querySelectorAll('.seg button').forEach((b) => b.classList.toggle('active', b.dataset.scope === q.filters.scope));
 }
 
 export async function show(params) {

@@ -2,7 +2,7 @@
 // (acknowledge, check in on site by the deadline, record what was done); the lead closes it.
 import { api, get, keepDrafts, clearDrafts, toast, ApiFailure } from '/shared/api.js';
 import { t, label, when, lang } from '/shared/i18n.js';
-import { state, loadPage, esc, regionHtml, regionName, unitName, isMyUnit, actorText, failureText, showFormError, emptyHtml, go, idempotencyKey, tickCountdowns } from './common.js';
+import { state, loadPage, listFootHtml, wireList, wireSegments, esc, regionHtml, regionName, unitName, isMyUnit, actorText, failureText, showFormError, emptyHtml, go, idempotencyKey, tickCountdowns } from './common.js';
 
 const WHISTLE_ROLES = new Set(['community_secretary', 'street_dispatcher', 'street_leader', 'leader']);
 const STEP_WORDS = {
@@ -42,30 +42,14 @@ export function init(root) {
       </div>
     </div>
     <div id="whistles" class="list" role="list"></div>
-    <div class="list-foot"><span class="count"></span><button type="button" class="more" hidden>${esc(t('q.more'))}</button></div>
+    ${listFootHtml()}
   </div>
   <div id="whistle-detail" class="detail-pane"><div class="placeholder">${esc(t('w.pick'))}</div></div>`;
   w.list = root.querySelector('#whistles');
   w.detailEl = root.querySelector('#whistle-detail');
-  markSeg();
-  root.querySelector('.seg').addEventListener('click', (e) => {
-    const b = e.target.closest('button[data-status]');
-    if (!b) return;
-    w.status = b.dataset.status;
-    markSeg();
-    load(true);
-  });
+  wireSegments(w, 'status', () => w.status, (status) => { w.status = status; }, load);
   root.querySelector('.new-whistle')?.addEventListener('click', () => go('whistles/new'));
-  root.querySelector('.refresh').addEventListener('click', () => load(true));
-  root.querySelector('.more').addEventListener('click', () => load(false));
-  w.list.addEventListener('click', (e) => {
-    const row = e.target.closest('.whistle-row');
-    if (row) go(`whistles/${row.dataset.whistleId}`);
-  });
-}
-
-function markSeg() {
-  w.root.querySelectorAll('.seg button').forEach((b) => b.classList.toggle('active', b.dataset.status === w.status));
+  wireList(w, { load, row: '.whistle-row', route: (row) => `whistles/${row.dataset.whistleId}` });
 }
 
 export async function show(params) {
