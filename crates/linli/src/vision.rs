@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use linli_vision::eval::Score;
+use linli_vision::scene::{parse_detections, SceneConfig, SceneRules, TrackerConfig};
 use linli_vision::synth::{Clip, ClipOptions, Truth};
 use linli_vision::video::{Mp4Writer, Y4mWriter};
 use linli_vision::{detect_throws, open_video, Calibration, Frame, ThrowDetector, ThrowEvent};
@@ -22,6 +23,17 @@ pub enum VisionCommand {
         /// bottom-left], "floors": N, "columns": M}.
         #[arg(long)]
         calib: PathBuf,
+    },
+    /// Track per-frame detections (JSON lines: {"t": s, "detections": [{"class", "score", "box":
+    /// [x1,y1,x2,y2]}]}) and run a camera's scene rules over them; prints one JSON event a line.
+    Scene {
+        /// The detections file (JSON lines), e.g. from an edge device's detector.
+        #[arg(long)]
+        detections: PathBuf,
+        /// The rules: {"rules": [{"name", "kind": "dwell"|"line"|"intrusion"|"crowd", "classes",
+        /// …}], "filters": {class: {min_score, min_area, max_area, min_aspect, max_aspect}}}.
+        #[arg(long)]
+        rules: PathBuf,
     },
     /// Write synthetic clips with known truth (<name>.y4m or .mp4, <name>.json, <name>.calib.json).
     Synth {
@@ -87,6 +99,7 @@ pub enum ClipFormat {
 pub fn run(command: VisionCommand) -> anyhow::Result<()> {
     match command {
         VisionCommand::Throw { video, calib } => throw(&video, &calib),
+        VisionCommand::Scene { detections, rules } => scene(&detections, &rules),
         VisionCommand::Synth { out, count, clips, format } => synth(&out, count, &clips, format),
         VisionCommand::Eval { dir: Some(dir), verbose, .. } => eval_dir(&dir, verbose),
         VisionCommand::Eval { generate, clips, verbose, .. } => eval_generated(generate.unwrap_or_default(), &clips, verbose),
@@ -118,7 +131,22 @@ fn throw(video: &Path, calib: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_event(out: &mut impl Write, event: &ThrowEvent) -> std::io::Result<()> {
+fn scene(detections: &Path, rules: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(rules).with_context(|| format!("cannot read rules {}", rules.display()))?;
+    let config: SceneConfig = serde_json::from_str(&text).with_context(|| format!("rules {}", rules.display()))?;
+    let mut engine = SceneRules::new(config, TrackerConfig::default()).map_err(anyhow::Error::msg).with_context(|| format!("rules {}", rules.display()))?;
+    let text = std::fs::read_to_string(detections).with_context(|| format!("cannot read detections {}", detections.display()))?;
+    let frames = parse_detections(&text).map_err(anyhow::Error::msg).with_context(|| format!("detections {}", detections.display()))?;
+    let mut out = std::io::stdout().lock();
+    for frame in frames {
+        for event in engine.process(frame.t, &frame.detections) {
+            print_event(&mut out, &event)?;
+        }
+    }
+    Ok(())
+}
+
+fn print_event(out: &mut impl Write, event: &impl serde::Serialize) -> std::io::Result<()> {
     serde_json::to_writer(&mut *out, event)?;
     writeln!(out)?;
     out.flush()

@@ -134,3 +134,34 @@ fn bad_videos_and_calibrations_fail_clearly() {
     fails(video, &path("outside.json"), "outside");
     fails(video, &path("missing.json"), "cannot read calibration");
 }
+
+#[test]
+fn scene_rules_run_over_a_detections_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (detections, rules) = (dir.path().join("detections.jsonl"), dir.path().join("rules.json"));
+    // A car stops in the fire lane at 1 s and stays 20 s; a person walks past.
+    let lines: Vec<String> = (0..250)
+        .map(|n| {
+            let t = n as f64 / 10.0;
+            let car = if t >= 1.0 { r#"{"class": "car", "score": 0.9, "box": [10, 150, 60, 200]}"# } else { "" };
+            let person = format!(r#"{{"class": "person", "score": 0.8, "box": [{}, 300, {}, 380]}}"#, 2 * n, 2 * n + 30);
+            let items: Vec<&str> = [car, person.as_str()].into_iter().filter(|s| !s.is_empty()).collect();
+            format!(r#"{{"t": {t}, "detections": [{}]}}"#, items.join(", "))
+        })
+        .collect();
+    std::fs::write(&detections, lines.join("\n")).unwrap();
+    std::fs::write(
+        &rules,
+        r#"{"rules": [{"name": "fire lane", "kind": "dwell", "classes": ["car"], "zone": [[0, 100], [80, 100], [80, 260], [0, 260]], "min_seconds": 15}]}"#,
+    )
+    .unwrap();
+    let out = linli(&["vision", "scene", "--detections", detections.to_str().unwrap(), "--rules", rules.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let events: Vec<serde_json::Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!((events[0]["rule"].as_str(), events[0]["kind"].as_str(), events[0]["class"].as_str()), (Some("fire lane"), Some("dwell"), Some("car")));
+    assert!((events[0]["t"].as_f64().unwrap() - 16.0).abs() < 0.15);
+    std::fs::write(&detections, "{\"t\": 1}\n{\"t\": 0}\n").unwrap();
+    let out = linli(&["vision", "scene", "--detections", detections.to_str().unwrap(), "--rules", rules.to_str().unwrap()]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("line 2"), "{}", String::from_utf8_lossy(&out.stderr));
+}

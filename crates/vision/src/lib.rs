@@ -6,6 +6,8 @@
 //!   homography from the image to it.
 //! - [`throw`]: the thrown-object (高空抛物) detector: a background model, candidate tracks, a
 //!   physical test (gravity, a parabola) and the back-traced origin, as floor and column.
+//! - [`scene`]: detections (from a detector or an edge device) tracked across frames and judged
+//!   by per-camera rules: dwell in a zone, lines crossed, zones entered, crowds.
 //! - [`synth`]: clips with known truth (facades, noise, weather, distractors, throws) and
 //!   [`eval`]: the figures a detector earns on them.
 //!
@@ -14,6 +16,7 @@
 pub mod calib;
 pub mod eval;
 pub mod frame;
+pub mod scene;
 pub mod synth;
 pub mod throw;
 pub mod video;
