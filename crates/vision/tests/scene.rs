@@ -88,13 +88,7 @@ fn a_crowd_is_reported_after_it_lasts_and_again_only_after_it_thinned() {
     // People standing 60 px apart: 8 from 10 s to 50 s, then 3, then 8 again from 80 s to 90 s.
     let events = run(config, 1200, |n| {
         let t = n as f64 / FPS;
-        let count = if (10.0..50.0).contains(&t) {
-            8
-        } else if (80.0..90.0).contains(&t) {
-            8
-        } else {
-            3
-        };
+        let count = if (10.0..50.0).contains(&t) || (80.0..90.0).contains(&t) { 8 } else { 3 };
         (0..count).map(|i| boxed("person", 100.0 + 60.0 * i as f64, 500.0, 30.0, 80.0)).collect()
     });
     assert_eq!(events.len(), 1, "the second gathering lasts under 20 s: {events:?}");
