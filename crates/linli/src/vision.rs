@@ -35,6 +35,16 @@ pub enum VisionCommand {
         #[arg(long)]
         rules: PathBuf,
     },
+    /// Score the scene rules (precision and recall per rule) on synthetic tracked-object scenes
+    /// with known truth, generated in memory; prints the figures as JSON.
+    SceneEval {
+        /// How many scenes (three minutes each).
+        #[arg(long, default_value_t = 50)]
+        generate: u32,
+        /// Seed of the first scene.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Write synthetic clips with known truth (<name>.y4m or .mp4, <name>.json, <name>.calib.json).
     Synth {
         /// Directory to write into (created if missing).
@@ -100,6 +110,7 @@ pub fn run(command: VisionCommand) -> anyhow::Result<()> {
     match command {
         VisionCommand::Throw { video, calib } => throw(&video, &calib),
         VisionCommand::Scene { detections, rules } => scene(&detections, &rules),
+        VisionCommand::SceneEval { generate, seed } => scene_eval(generate, seed),
         VisionCommand::Synth { out, count, clips, format } => synth(&out, count, &clips, format),
         VisionCommand::Eval { dir: Some(dir), verbose, .. } => eval_dir(&dir, verbose),
         VisionCommand::Eval { generate, clips, verbose, .. } => eval_generated(generate.unwrap_or_default(), &clips, verbose),
@@ -143,6 +154,26 @@ fn scene(detections: &Path, rules: &Path) -> anyhow::Result<()> {
             print_event(&mut out, &event)?;
         }
     }
+    Ok(())
+}
+
+fn scene_eval(count: u32, seed: u64) -> anyhow::Result<()> {
+    use linli_vision::scene::synth::{scene_config, SceneClip};
+    let mut scores = std::collections::BTreeMap::new();
+    for i in 0..u64::from(count) {
+        let clip = SceneClip::new(seed + i);
+        let mut engine = SceneRules::new(scene_config(), TrackerConfig::default()).map_err(anyhow::Error::msg)?;
+        let raised: Vec<_> = clip.frames.iter().flat_map(|f| engine.process(f.t, &f.detections)).collect();
+        linli_vision::eval::score_scene(&mut scores, &clip.expected, &raised);
+    }
+    let figures: serde_json::Map<String, serde_json::Value> = scores
+        .iter()
+        .map(|(rule, s)| {
+            let value = serde_json::json!({"expected": s.expected, "raised": s.raised, "matched": s.matched, "precision": s.precision(), "recall": s.recall()});
+            (rule.clone(), value)
+        })
+        .collect();
+    println!("{}", serde_json::to_string_pretty(&serde_json::json!({"scenes": count, "rules": figures}))?);
     Ok(())
 }
 

@@ -101,3 +101,49 @@ fn ratio(part: u32, whole: u32) -> f64 {
         f64::from(part) / f64::from(whole)
     }
 }
+
+/// Scene rules scored against expected events, per rule: an event counts when it comes within
+/// [`SCENE_WINDOW_S`] of an expected one of its rule not yet matched.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RuleScore {
+    pub expected: u32,
+    pub raised: u32,
+    pub matched: u32,
+}
+
+pub const SCENE_WINDOW_S: f64 = 3.0;
+
+impl RuleScore {
+    pub fn precision(&self) -> f64 {
+        ratio(self.matched, self.raised)
+    }
+
+    pub fn recall(&self) -> f64 {
+        ratio(self.matched, self.expected)
+    }
+}
+
+/// Adds one scene's outcome to the per-rule scores.
+pub fn score_scene(
+    scores: &mut std::collections::BTreeMap<String, RuleScore>,
+    expected: &[crate::scene::synth::ExpectedEvent],
+    raised: &[crate::scene::SceneEvent],
+) {
+    let mut used = vec![false; raised.len()];
+    for want in expected {
+        let score = scores.entry(want.rule.to_string()).or_default();
+        score.expected += 1;
+        let hit = raised
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| !used[*i] && e.rule == want.rule && (e.t - want.t).abs() <= SCENE_WINDOW_S)
+            .min_by(|a, b| (a.1.t - want.t).abs().total_cmp(&(b.1.t - want.t).abs()));
+        if let Some((i, _)) = hit {
+            used[i] = true;
+            score.matched += 1;
+        }
+    }
+    for event in raised {
+        scores.entry(event.rule.clone()).or_default().raised += 1;
+    }
+}

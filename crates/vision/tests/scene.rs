@@ -73,10 +73,15 @@ fn lines_are_crossed_in_their_direction_and_zones_entered() {
         let y = if n < 100 { 400.0 - 3.5 * n as f64 } else { 50.0 + 3.5 * (n - 100) as f64 };
         vec![boxed("person", 300.0, y, 30.0, 80.0)]
     });
-    let seen: Vec<(&str, &str)> = events.iter().map(|e| (e.rule.as_str(), e.kind)).collect();
+    let mut seen: Vec<(&str, &str)> = events.iter().map(|e| (e.rule.as_str(), e.kind)).collect();
+    // The yard's edge is the fence: the line counts a step later, past its dead band.
+    seen.sort();
     // The line from (0,200) to (600,200) has y > 200 on its right (image y grows down): going
     // north is right to left, once; coming back is the other way and not wanted.
     assert_eq!(seen, [("fence north", "line"), ("yard", "intrusion")], "{events:?}");
+    // Walking along the yard's edge, in and out by a pixel or two, is one intrusion.
+    let edge = run(config, 300, |n| vec![boxed("person", 300.0, 200.0 + if n % 2 == 0 { 1.5 } else { -1.5 }, 30.0, 80.0)]);
+    assert_eq!(edge.iter().filter(|e| e.kind == "intrusion").count(), 1, "{edge:?}");
     // Walking along the fence, never crossing; and crossing beyond the segment's end.
     let along = run(config, 200, |n| vec![boxed("person", 3.0 * n as f64, 260.0, 30.0, 80.0), boxed("person", 700.0, 400.0 - 3.0 * n as f64, 30.0, 80.0)]);
     assert!(along.is_empty(), "{along:?}");

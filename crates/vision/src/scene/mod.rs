@@ -5,6 +5,7 @@
 //! (人员聚集). Zone membership is by the box's bottom-centre point, where an object stands.
 
 mod rules;
+pub mod synth;
 mod tracker;
 
 pub use rules::{Rule, RuleKind, SceneConfig, SceneEvent, SceneRules};

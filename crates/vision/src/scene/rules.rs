@@ -100,9 +100,10 @@ struct RuleState {
     still: HashMap<u64, ([f64; 2], f64, bool)>,
     /// Dwell: spots of objects already reported, and when something last stood there.
     reported_spots: Vec<([f64; 2], f64)>,
-    /// Line: the side of each track's foot; intrusion: whether it is inside.
+    /// Line: the side of each track's foot, outside the dead band.
     side: HashMap<u64, f64>,
-    inside: HashMap<u64, bool>,
+    /// Intrusion: whether each track is inside, and when it was last inside.
+    inside: HashMap<u64, (bool, f64)>,
     /// Crowd: since when the count is over, and whether that has raised.
     crowded_since: Option<f64>,
     crowd_raised: bool,
@@ -110,6 +111,12 @@ struct RuleState {
 
 /// A spot an object was reported at is forgotten after nothing stood there this long.
 const FORGET_SPOT_S: f64 = 60.0;
+/// A foot this close to a line is on neither side: boxes jitter by a few pixels, and someone
+/// walking along the line must not cross it at every frame.
+const LINE_DEAD_BAND_PX: f64 = 6.0;
+/// An object must have been out of a zone this long before coming in again is a new intrusion,
+/// for the same reason at the zone's edge.
+const REENTRY_S: f64 = 1.0;
 
 /// Rules running over one camera's detections.
 pub struct SceneRules {
@@ -155,7 +162,10 @@ impl SceneRules {
     /// Takes a frame's detections; returns the events it raises.
     pub fn process(&mut self, t: f64, detections: &[Detection]) -> Vec<SceneEvent> {
         let kept: Vec<Detection> = detections.iter().filter(|d| self.passes_filter(d)).cloned().collect();
-        let tracks: Vec<Track> = self.tracker.update(t, &kept).into_iter().cloned().collect();
+        self.tracker.update(t, &kept);
+        // Rules see every live track, a moment's missed detection included: a crowd does not
+        // thin out because one face was missed in one frame.
+        let tracks = self.tracker.live();
         let mut events = Vec::new();
         for (rule, state) in self.config.rules.iter().zip(&mut self.states) {
             let watched: Vec<&Track> = tracks.iter().filter(|tr| rule.classes.is_empty() || rule.classes.contains(&tr.class)).collect();
@@ -208,13 +218,17 @@ fn judge(rule: &Rule, state: &mut RuleState, t: f64, tracks: &[&Track], events: 
             }
         }
         RuleKind::Line { from, to, direction } => {
+            let length = distance(*from, *to);
             for track in tracks {
                 let at = foot(&track.bbox);
                 let side = cross(*from, *to, at);
+                if side.abs() / length <= LINE_DEAD_BAND_PX {
+                    continue;
+                }
                 let along = projection(*from, *to, at);
                 if let Some(previous) = state.side.insert(track.id, side) {
                     // Right of the line is a positive cross product in image coordinates (y down).
-                    let crossed = previous != 0.0 && side != 0.0 && (previous > 0.0) != (side > 0.0) && (0.0..=1.0).contains(&along);
+                    let crossed = (previous > 0.0) != (side > 0.0) && (0.0..=1.0).contains(&along);
                     let wanted = match direction {
                         Direction::Both => true,
                         Direction::LeftToRight => previous < 0.0,
@@ -229,10 +243,11 @@ fn judge(rule: &Rule, state: &mut RuleState, t: f64, tracks: &[&Track], events: 
         RuleKind::Intrusion { zone } => {
             for track in tracks {
                 let now_inside = inside(zone, foot(&track.bbox));
-                let was_inside = state.inside.insert(track.id, now_inside).unwrap_or(false);
-                if now_inside && !was_inside {
+                let (was_inside, last_inside) = state.inside.get(&track.id).copied().unwrap_or((false, f64::NEG_INFINITY));
+                if now_inside && !was_inside && t - last_inside >= REENTRY_S {
                     events.push(event(t, rule, "intrusion", track));
                 }
+                state.inside.insert(track.id, (now_inside, if now_inside { t } else { last_inside }));
             }
         }
         RuleKind::Crowd { zone, more_than, min_seconds } => {

@@ -71,6 +71,11 @@ impl Tracker {
         self.tracks.iter().filter(|track| track.last_seen == t).collect()
     }
 
+    /// Every track still alive: seen now, or lost for less than `max_lost_s` (at its last box).
+    pub fn live(&self) -> &[Track] {
+        &self.tracks
+    }
+
     /// Matches `detections` to the tracks not yet `matched`, best overlap first, updating the
     /// tracks; returns the detections left over.
     fn match_into<'d>(&mut self, t: f64, detections: &[&'d Detection], matched: &mut [bool], min_iou: f64) -> Vec<&'d Detection> {
