@@ -107,6 +107,10 @@ pub enum ClipFormat {
 }
 
 pub fn run(command: VisionCommand) -> anyhow::Result<()> {
+    // Logs (RUST_LOG, e.g. `linli_vision=debug` for every judged track) go to standard error:
+    // standard output carries the events.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
     match command {
         VisionCommand::Throw { video, calib } => throw(&video, &calib),
         VisionCommand::Scene { detections, rules } => scene(&detections, &rules),
