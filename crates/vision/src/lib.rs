@@ -8,12 +8,15 @@
 //!   physical test (gravity, a parabola) and the back-traced origin, as floor and column.
 //! - [`scene`]: detections (from a detector or an edge device) tracked across frames and judged
 //!   by per-camera rules: dwell in a zone, lines crossed, zones entered, crowds.
+//! - [`camera`]: one camera as the server runs it: its configuration, and the pipeline from its
+//!   frames to alerts with evidence (a JPEG snapshot, a short MP4 clip).
 //! - [`synth`]: clips with known truth (facades, noise, weather, distractors, throws) and
 //!   [`eval`]: the figures a detector earns on them.
 //!
 //! The crate reads files it is pointed at and nothing else: no network, no database.
 
 pub mod calib;
+pub mod camera;
 pub mod eval;
 pub mod frame;
 pub mod scene;

@@ -33,6 +33,10 @@ pub struct Rule {
     /// Classes the rule watches; empty: every class.
     #[serde(default)]
     pub classes: Vec<String>,
+    /// The taxonomy category the server files the rule's events under; by kind when absent
+    /// (dwell: illegal parking; line, intrusion, crowd: public order). Not read here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
     #[serde(flatten)]
     pub kind: RuleKind,
 }

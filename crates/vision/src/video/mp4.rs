@@ -9,7 +9,7 @@ use openh264::formats::{YUVBuffer, YUVSource};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::fs::File;
-use std::io::{BufReader, BufWriter, ErrorKind, Write};
+use std::io::{BufReader, BufWriter, ErrorKind, Seek, Write};
 use std::path::Path;
 
 const START_CODE: [u8; 4] = [0, 0, 0, 1];
@@ -187,12 +187,13 @@ fn avcc_to_annex_b(sample: &[u8], length_size: usize, out: &mut Vec<u8>) -> std:
     Ok(())
 }
 
-/// Encodes luma frames (neutral chroma) as H.264 with OpenH264 and writes them into an MP4 file.
-pub struct Mp4Writer {
+/// Encodes luma frames (neutral chroma) as H.264 with OpenH264 and writes them into an MP4 file
+/// (or, with [`Mp4Writer::to_writer`], anything seekable: evidence clips are made in memory).
+pub struct Mp4Writer<W: Write + Seek = BufWriter<File>> {
     encoder: Encoder,
-    /// The file until the first frame, whose parameter sets the track's header needs, is encoded.
-    file: Option<BufWriter<File>>,
-    container: Option<mp4::Mp4Writer<BufWriter<File>>>,
+    /// The output until the first frame, whose parameter sets the track's header needs, is encoded.
+    file: Option<W>,
+    container: Option<mp4::Mp4Writer<W>>,
     width: usize,
     height: usize,
     fps: u32,
@@ -202,13 +203,19 @@ pub struct Mp4Writer {
 impl Mp4Writer {
     /// `width` and `height` must be even (4:2:0).
     pub fn create(path: &Path, width: usize, height: usize, fps: u32, bitrate_bps: u32) -> std::io::Result<Self> {
+        Mp4Writer::to_writer(BufWriter::new(File::create(path)?), width, height, fps, bitrate_bps)
+    }
+}
+
+impl<W: Write + Seek> Mp4Writer<W> {
+    /// `width` and `height` must be even (4:2:0).
+    pub fn to_writer(out: W, width: usize, height: usize, fps: u32, bitrate_bps: u32) -> std::io::Result<Self> {
         let config = EncoderConfig::new()
             .bitrate(openh264::encoder::BitRate::from_bps(bitrate_bps))
             .max_frame_rate(openh264::encoder::FrameRate::from_hz(fps as f32))
             .skip_frames(false);
         let encoder = Encoder::with_api_config(openh264::OpenH264API::from_source(), config).map_err(std::io::Error::other)?;
-        let file = Some(BufWriter::new(File::create(path)?));
-        Ok(Self { encoder, file, container: None, width, height, fps, frames: 0 })
+        Ok(Self { encoder, file: Some(out), container: None, width, height, fps, frames: 0 })
     }
 
     pub fn write(&mut self, luma: &[u8]) -> std::io::Result<()> {
@@ -257,10 +264,13 @@ impl Mp4Writer {
         self.container.as_mut().expect("started above").write_sample(1, &sample).map_err(std::io::Error::other)
     }
 
-    pub fn finish(self) -> std::io::Result<()> {
+    /// Writes the index and hands the output back, flushed.
+    pub fn finish(self) -> std::io::Result<W> {
         let Some(mut container) = self.container else { return Err(std::io::Error::other("no frame was encoded")) };
         container.write_end().map_err(std::io::Error::other)?;
-        container.into_writer().flush()
+        let mut out = container.into_writer();
+        out.flush()?;
+        Ok(out)
     }
 }
 
