@@ -5,6 +5,7 @@
 //! storage only through the [`Store`] trait and never writes SQL.
 
 pub mod auth;
+pub mod cameras;
 pub mod error;
 pub mod extract;
 mod open311;
@@ -56,6 +57,8 @@ pub struct AppState {
     pub broker: Option<Arc<linli_bus::control::MqttControl>>,
     /// How long telemetry is kept (applied hourly by the workers).
     pub retention: Retention,
+    /// The cameras the server watches itself, and what they are doing.
+    pub cameras: Arc<cameras::Cameras>,
 }
 
 /// Days raw readings are kept before they become hourly roll-ups, and days roll-ups are kept.
@@ -83,6 +86,7 @@ impl AppState {
             live,
             broker: None,
             retention: Retention::default(),
+            cameras: Arc::default(),
         }
     }
 
@@ -130,7 +134,7 @@ pub(crate) fn now_ms() -> i64 {
 #[openapi(
     info(title = "Linli API", description = "Linli (邻里) smart-community governance platform: the registry of people, places, things and organisations, and the event centre with its work-order loop."),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "regions", description = "the hierarchy 市 → 区 → 街道 → 社区 → 网格 → 楼栋 → 单元 → 房屋"), (name = "residents"), (name = "organisations"), (name = "devices"), (name = "admin"), (name = "import"),
+    tags((name = "auth"), (name = "regions", description = "the hierarchy 市 → 区 → 街道 → 社区 → 网格 → 楼栋 → 单元 → 房屋"), (name = "residents"), (name = "organisations"), (name = "devices"), (name = "cameras", description = "cameras the server watches: thrown objects and scene rules"), (name = "admin"), (name = "import"),
         (name = "events", description = "every report of a problem, incidents merging reports, media"), (name = "orders", description = "work orders (工单) and their lifecycle"),
         (name = "whistles", description = "吹哨报到"), (name = "applications", description = "community applies, street approves"),
         (name = "rates", description = "响应率, 解决率, 满意率"), (name = "config", description = "taxonomy, settings, business calendar, routing"),
@@ -172,6 +176,7 @@ fn api_v1() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::stream::router())
         .merge(routes::sensing::router())
         .merge(routes::alarms::router())
+        .merge(routes::cameras::router())
         .split_for_parts();
     openapi.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
     (router, openapi)

@@ -291,16 +291,7 @@ impl Ingest {
         let updated = self.state.store.update_device(&Jurisdiction::everywhere(), &device.code, &patch).await.map_err(failed)?;
         self.devices.insert(device.code.clone(), Some(Arc::new(updated)));
         if status == DeviceStatus::Offline && was != DeviceStatus::Offline {
-            let body = EventBody {
-                source: Some("iot".into()),
-                category: Some("other".into()),
-                severity: Some("minor".into()),
-                title: Some(format!("设备离线：{}", device.name)),
-                description: Some(format!("{} ({}) went offline", device.name, device.code)),
-                occurred_at: Some(linli_domain::time::format_rfc3339(at)),
-                external_id: Some(format!("{}/offline/{at}", device.code)),
-                ..EventBody::default()
-            };
+            let body = offline_event(device, at, "its last will");
             self.raise(device, body, (&format!("status:{}", device.code), at, &[]), letters).await?;
         }
         Ok(())
@@ -326,6 +317,24 @@ impl Ingest {
             }
         }
         Ok(())
+    }
+}
+
+/// The event for a device's maintainer that it went offline at `at`, and why, placed at the device.
+pub(crate) fn offline_event(device: &Device, at: i64, why: &str) -> EventBody {
+    EventBody {
+        source: Some("iot".into()),
+        category: Some("other".into()),
+        severity: Some("minor".into()),
+        title: Some(format!("设备离线：{}", device.name)),
+        description: Some(format!("{} ({}) went offline: {why}", device.name, device.code)),
+        occurred_at: Some(linli_domain::time::format_rfc3339(at)),
+        external_id: Some(format!("{}/offline/{at}", device.code)),
+        device_code: Some(device.code.clone()),
+        region_code: Some(device.region_code.clone()),
+        lon: device.position.map(|p| p.lon),
+        lat: device.position.map(|p| p.lat),
+        ..EventBody::default()
     }
 }
 

@@ -1,5 +1,5 @@
 //! Background work of a running server: the deadline sweep, the live stream fed from the outbox,
-//! and webhook deliveries (HMAC-signed, retried, in order per webhook).
+//! the cameras watched (see `cameras`), and webhook deliveries (HMAC-signed, retried, in order per webhook).
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +21,7 @@ pub fn spawn(state: AppState) {
     tokio::spawn(sweep_loop(state.clone()));
     tokio::spawn(stream_loop(state.clone()));
     tokio::spawn(retention_loop(state.clone()));
+    tokio::spawn(crate::cameras::supervise(state.clone()));
     tokio::spawn(webhook_loop(state));
 }
 

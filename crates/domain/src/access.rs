@@ -31,6 +31,12 @@ impl Role {
         matches!(self, Role::GridWorker | Role::CommunityWorker | Role::CommunitySecretary | Role::DataSteward | Role::Admin | Role::Integrator)
     }
 
+    /// Roles that may say what the server's own video analytics watch: a camera's source names a
+    /// file or stream the server opens, so only those who run the platform.
+    pub fn configures_analytics(self) -> bool {
+        matches!(self, Role::Admin | Role::Integrator)
+    }
+
     /// Roles that may run bulk imports.
     pub fn imports(self) -> bool {
         matches!(self, Role::DataSteward | Role::Admin | Role::Integrator)

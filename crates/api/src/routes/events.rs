@@ -24,7 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_events, create_event)).routes(routes!(get_event)).routes(routes!(get_incident))
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct EventBody {
     /// hotline_12345, resident_app, open311, grid_patrol, camera_ai, iot, analytics or whistle.
     /// Residents always report as resident_app.

@@ -2,6 +2,7 @@
 pub mod admin;
 pub mod alarms;
 pub mod applications;
+pub mod cameras;
 pub mod cockpit;
 pub mod config;
 pub mod devices;

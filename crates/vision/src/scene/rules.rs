@@ -33,10 +33,11 @@ pub struct Rule {
     /// Classes the rule watches; empty: every class.
     #[serde(default)]
     pub classes: Vec<String>,
-    /// The taxonomy category the server files the rule's events under; by kind when absent
-    /// (dwell: illegal parking; line, intrusion, crowd: public order). Not read here.
+    /// The alarm type the server raises the rule's events as (`illegal_parking`,
+    /// `fire_lane_blocked`, `intrusion`, `crowd`), which sets their category and severity; by kind
+    /// when absent (dwell: illegal parking; line and intrusion: intrusion). Not read here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub category: Option<String>,
+    pub alarm_type: Option<String>,
     #[serde(flatten)]
     pub kind: RuleKind,
 }
@@ -95,6 +96,9 @@ pub struct SceneEvent {
     /// The object's box (for the snapshot's highlight).
     #[serde(skip_serializing_if = "Option::is_none", rename = "box")]
     pub bbox: Option<[f64; 4]>,
+    /// The rule's configured alarm type, passed along.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alarm_type: Option<String>,
 }
 
 /// Per rule, what it remembers between frames.
@@ -191,7 +195,15 @@ impl SceneRules {
 }
 
 fn event(t: f64, rule: &Rule, kind: &'static str, track: &Track) -> SceneEvent {
-    SceneEvent { t, rule: rule.name.clone(), kind, tracks: vec![track.id], class: Some(track.class.clone()), bbox: Some(track.bbox) }
+    SceneEvent {
+        t,
+        rule: rule.name.clone(),
+        kind,
+        tracks: vec![track.id],
+        class: Some(track.class.clone()),
+        bbox: Some(track.bbox),
+        alarm_type: rule.alarm_type.clone(),
+    }
 }
 
 fn judge(rule: &Rule, state: &mut RuleState, t: f64, tracks: &[&Track], events: &mut Vec<SceneEvent>) {
@@ -267,6 +279,7 @@ fn judge(rule: &Rule, state: &mut RuleState, t: f64, tracks: &[&Track], events: 
                         tracks: present.iter().map(|tr| tr.id).collect(),
                         class: None,
                         bbox: None,
+                        alarm_type: rule.alarm_type.clone(),
                     });
                 }
             } else {

@@ -1,0 +1,520 @@
+//! Cameras the server watches itself: each camera device whose `attributes.video` holds a
+//! configuration (see `linli_vision::camera::CameraConfig`, set through `PUT /cameras/{code}/video`)
+//! gets a thread that reads its video, runs the thrown-object detector and its scene rules, and
+//! hands alerts to a task that keeps their evidence (snapshot, clip) in the media store and raises
+//! them in the event centre.
+//!
+//! A camera whose video cannot be read is marked offline (with a `设备离线` event for its
+//! maintainer) and tried again after 1 s, 2 s, 4 s … up to a minute; the others keep running.
+//! A configuration that cannot run (e.g. a facade outside the frame) waits for a new one.
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use linli_domain::sensing::alarms::AlarmType;
+use linli_domain::{Device, DeviceKind, DeviceStatus};
+use linli_store::{DeviceFilter, DevicePatch, Jurisdiction, PageRequest};
+use linli_vision::camera::{Alert, CameraConfig, CameraPipeline, ConfigError, Finding};
+use linli_vision::VideoSource;
+use serde::Serialize;
+use tokio::sync::{mpsc, Notify};
+
+use crate::{AppState, EventBody};
+
+/// The device attribute holding a camera's video configuration.
+pub const VIDEO_ATTRIBUTE: &str = "video";
+/// How often the configured cameras are read again (a change through the API wakes it at once).
+const RESCAN_EVERY: Duration = Duration::from_secs(10);
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+const LAST_RETRY: Duration = Duration::from_secs(60);
+/// A run this long resets the wait before the next try to the first one.
+const HEALTHY_RUN: Duration = Duration::from_secs(30);
+/// How often a running camera's frame count (and the device's last-seen time) is brought up to date.
+const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
+/// What the watched cameras are doing, shared by the supervisor and the API.
+#[derive(Default)]
+pub struct Cameras {
+    statuses: Mutex<BTreeMap<String, CameraStatus>>,
+    /// Rung when a configuration changes through the API.
+    changed: Notify,
+}
+
+/// One watched camera's state.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CameraStatus {
+    pub code: String,
+    /// `starting`, `online`, `offline` (retrying), `ended` (a file played to its end) or
+    /// `invalid` (the configuration cannot run; waiting for a new one).
+    pub state: String,
+    pub source: String,
+    /// Why the camera is offline or invalid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Failures in a row.
+    pub failures: u32,
+    /// When the next try is, while offline.
+    #[serde(skip_serializing_if = "Option::is_none", with = "linli_domain::time::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub retry_at: Option<i64>,
+    /// Frames analysed since the server started watching it.
+    pub frames: u64,
+    /// Alerts raised in that time.
+    pub alerts: u64,
+    #[serde(with = "linli_domain::time::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub since: i64,
+}
+
+impl Cameras {
+    /// Every watched camera's status, by code.
+    pub fn statuses(&self) -> Vec<CameraStatus> {
+        self.statuses.lock().expect("camera statuses").values().cloned().collect()
+    }
+
+    pub fn status(&self, code: &str) -> Option<CameraStatus> {
+        self.statuses.lock().expect("camera statuses").get(code).cloned()
+    }
+
+    /// Tells the supervisor a configuration changed.
+    pub fn reload(&self) {
+        self.changed.notify_one();
+    }
+
+    fn update(&self, code: &str, change: impl FnOnce(&mut CameraStatus)) {
+        if let Some(status) = self.statuses.lock().expect("camera statuses").get_mut(code) {
+            change(status);
+        }
+    }
+}
+
+/// Checks a configuration as the API receives it: the vision crate's own checks, then the alarm
+/// type of each scene rule. Errors name the field.
+pub fn check_config(value: serde_json::Value) -> Result<CameraConfig, ConfigError> {
+    let config = CameraConfig::from_json(value)?;
+    for (i, rule) in config.scene.iter().flat_map(|s| s.rules.iter()).enumerate() {
+        if let Some(alarm) = &rule.alarm_type {
+            AlarmType::parse("alarm_type", alarm).map_err(|e| ConfigError { field: format!("scene.rules[{i}].alarm_type"), message: e.message })?;
+        }
+    }
+    Ok(config)
+}
+
+/// A camera being watched: its configuration as stored, and the flag that stops its thread.
+struct Watch {
+    config: serde_json::Value,
+    stop: Arc<AtomicBool>,
+}
+
+/// Starts and stops camera threads as configurations come and go; runs until the runtime stops.
+pub async fn supervise(state: AppState) {
+    let mut watching: HashMap<String, Watch> = HashMap::new();
+    loop {
+        match configured(&state).await {
+            Ok(wanted) => {
+                watching.retain(|code, watch| {
+                    let keep = wanted.get(code).is_some_and(|(_, config)| *config == watch.config);
+                    if !keep {
+                        watch.stop.store(true, Ordering::Relaxed);
+                        state.cameras.statuses.lock().expect("camera statuses").remove(code);
+                    }
+                    keep
+                });
+                for (code, (device, value)) in wanted {
+                    if watching.contains_key(&code) {
+                        continue;
+                    }
+                    let stop = Arc::new(AtomicBool::new(false));
+                    start(&state, device, value.clone(), stop.clone());
+                    watching.insert(code, Watch { config: value, stop });
+                }
+            }
+            Err(error) => tracing::error!(%error, "reading the configured cameras failed; keeping the ones running"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(RESCAN_EVERY) => {}
+            _ = state.cameras.changed.notified() => {}
+        }
+    }
+}
+
+/// Camera devices with a video configuration, in service.
+async fn configured(state: &AppState) -> Result<HashMap<String, (Device, serde_json::Value)>, linli_store::StoreError> {
+    let filter = DeviceFilter { kind: Some(DeviceKind::Camera), ..Default::default() };
+    let mut page_request = PageRequest::first(PageRequest::MAX_LIMIT);
+    let mut wanted = HashMap::new();
+    loop {
+        let page = state.store.list_devices(&Jurisdiction::everywhere(), &filter, &page_request).await?;
+        for device in page.items {
+            let in_service = !matches!(device.status, DeviceStatus::Decommissioned | DeviceStatus::Maintenance);
+            if let Some(video) = device.attributes.get(VIDEO_ATTRIBUTE).filter(|_| in_service).cloned() {
+                wanted.insert(device.code.clone(), (device, video));
+            }
+        }
+        match page.next_cursor {
+            Some(cursor) => page_request.after = Some(cursor),
+            None => return Ok(wanted),
+        }
+    }
+}
+
+/// What a camera's thread tells its task.
+enum Report {
+    Online,
+    Offline { error: String, retry_in: Duration },
+    Invalid(String),
+    Progress(u64),
+    Alert { alert: Box<Alert>, key: String, at: i64 },
+    Ended,
+}
+
+fn start(state: &AppState, device: Device, value: serde_json::Value, stop: Arc<AtomicBool>) {
+    let now = state.now();
+    let source = value.get("source").and_then(|s| s.as_str()).unwrap_or("").to_string();
+    let status = CameraStatus {
+        code: device.code.clone(),
+        state: "starting".into(),
+        source,
+        error: None,
+        failures: 0,
+        retry_at: None,
+        frames: 0,
+        alerts: 0,
+        since: now,
+    };
+    state.cameras.statuses.lock().expect("camera statuses").insert(device.code.clone(), status);
+    let (reports, received) = mpsc::channel(64);
+    match check_config(value) {
+        Ok(config) => {
+            let code = device.code.clone();
+            let clock = state.clock.clone();
+            let spawned = std::thread::Builder::new().name(format!("camera {code}")).spawn(move || watch(&config, &stop, &reports, &*clock));
+            if let Err(error) = spawned {
+                tracing::error!(%error, camera = %device.code, "cannot start a camera thread");
+            }
+        }
+        Err(error) => {
+            let _ = reports.try_send(Report::Invalid(error.to_string()));
+        }
+    }
+    tokio::spawn(handle_reports(state.clone(), device, received));
+}
+
+/// How one attempt at watching ended.
+enum RunEnd {
+    Stopped,
+    Ended,
+    Failed(String),
+    Invalid(String),
+}
+
+/// The camera's thread: runs the video through the pipeline, again after failures, until stopped.
+fn watch(config: &CameraConfig, stop: &AtomicBool, reports: &mpsc::Sender<Report>, clock: &(dyn Fn() -> i64 + Send + Sync)) {
+    let mut wait = FIRST_RETRY;
+    let mut pass = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        let began = Instant::now();
+        let end = run(config, stop, reports, clock, &mut pass);
+        match end {
+            RunEnd::Stopped => return,
+            RunEnd::Ended => {
+                let _ = reports.blocking_send(Report::Ended);
+                return;
+            }
+            RunEnd::Invalid(error) => {
+                let _ = reports.blocking_send(Report::Invalid(error));
+                return;
+            }
+            RunEnd::Failed(error) => {
+                if began.elapsed() >= HEALTHY_RUN {
+                    wait = FIRST_RETRY;
+                }
+                tracing::warn!(%error, retry_in_s = wait.as_secs(), "camera offline");
+                if reports.blocking_send(Report::Offline { error, retry_in: wait }).is_err() {
+                    return;
+                }
+                let until = Instant::now() + wait;
+                while Instant::now() < until {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(100).min(until - Instant::now()));
+                }
+                wait = (wait * 2).min(LAST_RETRY);
+            }
+        }
+    }
+}
+
+/// One attempt: open the source, analyse frames until it ends, fails or the camera is stopped.
+fn run(config: &CameraConfig, stop: &AtomicBool, reports: &mpsc::Sender<Report>, clock: &(dyn Fn() -> i64 + Send + Sync), pass: &mut u64) -> RunEnd {
+    let detections = match config.load_detections() {
+        Ok(detections) => detections,
+        Err(error) => return RunEnd::Failed(error.to_string()),
+    };
+    let mut pipeline = match CameraPipeline::new(config.clone(), detections) {
+        Ok(pipeline) => pipeline,
+        Err(error) => return RunEnd::Invalid(error.to_string()),
+    };
+    let mut video = match open(config) {
+        Ok(video) => video,
+        Err(error) => return RunEnd::Failed(error),
+    };
+    if reports.blocking_send(Report::Online).is_err() {
+        return RunEnd::Stopped;
+    }
+    let live = config.is_live();
+    let mut opened_at = (Instant::now(), clock());
+    let mut frames = 0u64;
+    let mut last_progress = Instant::now();
+    // Alerts are named by the pass over a file and their time in it, so a restarted server
+    // replaying the same file raises nothing twice; live ones by their wall-clock time.
+    let send = |alerts: Vec<Alert>, pass: u64, opened_ms: i64| {
+        for alert in alerts {
+            let offset_ms = (alert.finding.t() * 1000.0).round() as i64;
+            let at = opened_ms + offset_ms;
+            let key = if live { format!("{at}") } else { format!("{pass}-{offset_ms}") };
+            if reports.blocking_send(Report::Alert { alert: Box::new(alert), key, at }).is_err() {
+                return false;
+            }
+        }
+        true
+    };
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return RunEnd::Stopped;
+        }
+        let frame = match video.next_frame() {
+            Ok(Some(frame)) => frame,
+            Ok(None) if config.repeat && !live && frames > 0 => {
+                if !send(pipeline.restart(), *pass, opened_at.1) {
+                    return RunEnd::Stopped;
+                }
+                *pass += 1;
+                video = match open(config) {
+                    Ok(video) => video,
+                    Err(error) => return RunEnd::Failed(error),
+                };
+                opened_at = (Instant::now(), clock());
+                continue;
+            }
+            Ok(None) if live => return RunEnd::Failed("the stream ended".into()),
+            Ok(None) if frames == 0 => return RunEnd::Failed("the video holds no frame".into()),
+            Ok(None) => {
+                send(pipeline.finish(), *pass, opened_at.1);
+                return RunEnd::Ended;
+            }
+            Err(error) => {
+                send(pipeline.finish(), *pass, opened_at.1);
+                return RunEnd::Failed(error.to_string());
+            }
+        };
+        if config.realtime && !live {
+            // A file played as a camera would show it.
+            let due = opened_at.0 + Duration::from_secs_f64(frame.t.max(0.0));
+            while let Some(left) = due.checked_duration_since(Instant::now()) {
+                if stop.load(Ordering::Relaxed) {
+                    return RunEnd::Stopped;
+                }
+                std::thread::sleep(left.min(Duration::from_millis(200)));
+            }
+        }
+        let alerts = match pipeline.push(&frame, video.format().fps) {
+            Ok(alerts) => alerts,
+            Err(error) => return RunEnd::Invalid(error.to_string()),
+        };
+        frames += 1;
+        if !send(alerts, *pass, opened_at.1) {
+            return RunEnd::Stopped;
+        }
+        if last_progress.elapsed() >= PROGRESS_EVERY {
+            last_progress = Instant::now();
+            let _ = reports.try_send(Report::Progress(frames));
+        }
+    }
+}
+
+fn open(config: &CameraConfig) -> Result<Box<dyn VideoSource>, String> {
+    if config.is_live() {
+        return Err("RTSP streams are not supported yet".into());
+    }
+    linli_vision::open_video(Path::new(config.source.trim())).map_err(|e| e.to_string())
+}
+
+/// The camera's task: keeps its status, marks the device online or offline, and raises alerts.
+async fn handle_reports(state: AppState, device: Device, mut reports: mpsc::Receiver<Report>) {
+    let code = device.code.clone();
+    let cameras = state.cameras.clone();
+    let mut offline_since: Option<i64> = None;
+    let mut frames_before = 0u64;
+    while let Some(report) = reports.recv().await {
+        let now = state.now();
+        match report {
+            Report::Online => {
+                cameras.update(&code, |s| {
+                    s.state = "online".into();
+                    s.error = None;
+                    s.retry_at = None;
+                    frames_before = s.frames;
+                });
+                offline_since = None;
+                set_device_status(&state, &code, DeviceStatus::Online, now).await;
+            }
+            Report::Offline { error, retry_in } => {
+                cameras.update(&code, |s| {
+                    s.state = "offline".into();
+                    s.error = Some(error.clone());
+                    s.failures += 1;
+                    s.retry_at = Some(now + retry_in.as_millis() as i64);
+                });
+                // Said once per outage: at the first failure after being configured or online
+                // (a camera registered offline that never came up is news too).
+                if offline_since.is_none() {
+                    offline_since = Some(now);
+                    set_device_status(&state, &code, DeviceStatus::Offline, now).await;
+                    raise(&state, crate::sensing::offline_event(&device, now, &error)).await;
+                }
+            }
+            Report::Invalid(error) => {
+                tracing::warn!(camera = %code, %error, "the camera's video configuration cannot run");
+                cameras.update(&code, |s| {
+                    s.state = "invalid".into();
+                    s.error = Some(error);
+                    s.retry_at = None;
+                });
+            }
+            Report::Progress(frames) => {
+                cameras.update(&code, |s| {
+                    s.frames = frames_before + frames;
+                    s.failures = 0;
+                });
+                let patch = DevicePatch { last_seen_at: Some(now), ..Default::default() };
+                if let Err(error) = state.store.update_device(&Jurisdiction::everywhere(), &code, &patch).await {
+                    tracing::warn!(camera = %code, %error, "recording the camera's last-seen time failed");
+                }
+            }
+            Report::Alert { alert, key, at } => {
+                let body = alert_event(&state, &device, &alert, &key, at).await;
+                if raise(&state, body).await {
+                    cameras.update(&code, |s| s.alerts += 1);
+                }
+            }
+            Report::Ended => cameras.update(&code, |s| {
+                s.state = "ended".into();
+                s.retry_at = None;
+            }),
+        }
+    }
+}
+
+/// Sets a device's status, unless it has it already.
+async fn set_device_status(state: &AppState, code: &str, status: DeviceStatus, at: i64) {
+    let everywhere = Jurisdiction::everywhere();
+    let was = match state.store.get_device(&everywhere, code).await {
+        Ok(device) => device.status,
+        Err(error) => {
+            tracing::warn!(camera = %code, %error, "reading the camera's device failed");
+            return;
+        }
+    };
+    if was != status {
+        let patch = DevicePatch { status: Some(status), last_seen_at: (status == DeviceStatus::Online).then_some(at), ..Default::default() };
+        if let Err(error) = state.store.update_device(&everywhere, code, &patch).await {
+            tracing::warn!(camera = %code, %error, "recording the camera's status failed");
+        }
+    }
+}
+
+/// Raises an event as the platform, retrying storage trouble a few times; whether it was recorded.
+async fn raise(state: &AppState, body: EventBody) -> bool {
+    let mut wait = Duration::from_millis(200);
+    for attempt in 1..=5 {
+        match crate::report_event(state, body.clone()).await {
+            Ok(_) => {
+                metrics::counter!("linli_camera_alerts_total").increment(1);
+                return true;
+            }
+            Err(error) if error.status.is_server_error() && attempt < 5 => {
+                tracing::warn!(error = %error.message, "raising a camera alert failed; trying again");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            Err(error) => {
+                tracing::error!(error = %error.message, external_id = ?body.external_id, "a camera alert was not raised");
+                return false;
+            }
+        }
+    }
+    false
+}
+
+/// The event an alert becomes, its snapshot and clip kept as evidence.
+async fn alert_event(state: &AppState, camera: &Device, alert: &Alert, key: &str, at: i64) -> EventBody {
+    let mut evidence = Vec::new();
+    for (field, content_type, bytes) in [("snapshot", "image/jpeg", &alert.snapshot_jpeg), ("clip", "video/mp4", &alert.clip_mp4)] {
+        if bytes.is_empty() {
+            continue;
+        }
+        match crate::routes::media::store_media(state, field, content_type, bytes).await {
+            Ok(info) => evidence.push(info.id),
+            Err(error) => tracing::warn!(camera = %camera.code, field, error = %error.message, "keeping evidence failed; the alert goes without it"),
+        }
+    }
+    let mut attributes = linli_domain::Attributes::new();
+    let (alarm, title, description, name) = match &alert.finding {
+        Finding::Throw(event) => {
+            attributes.insert("floor".into(), event.origin.floor.into());
+            attributes.insert("column".into(), event.origin.column.into());
+            attributes.insert("confidence".into(), event.confidence.into());
+            attributes.insert("track".into(), serde_json::to_value(&event.track).unwrap_or_default());
+            let (floor, column) = (event.origin.floor, event.origin.column);
+            let title = format!("高空抛物：{} {floor}层第{column}列窗", camera.name);
+            let description = format!("an object fell from floor {floor}, window column {column} (confidence {:.2})", event.confidence);
+            (AlarmType::Throwing, title, description, "throw".to_string())
+        }
+        Finding::Scene(event) => {
+            let rule = scene_alarm(event);
+            attributes.insert("rule".into(), event.rule.clone().into());
+            attributes.insert("tracks".into(), serde_json::to_value(&event.tracks).unwrap_or_default());
+            if let Some(class) = &event.class {
+                attributes.insert("class".into(), class.clone().into());
+            }
+            if let Some(bbox) = event.bbox {
+                attributes.insert("box".into(), serde_json::to_value(bbox).unwrap_or_default());
+            }
+            let title = format!("{}：{}（{}）", rule.label_zh(), camera.name, event.rule);
+            let description = format!("rule {:?} ({}) fired{}", event.rule, event.kind, event.class.as_ref().map(|c| format!(" on a {c}")).unwrap_or_default());
+            (rule, title, description, event.rule.clone())
+        }
+    };
+    attributes.insert("alarm_type".into(), alarm.as_str().into());
+    let (category, severity) = alarm.event();
+    EventBody {
+        source: Some("analytics".into()),
+        category: Some(category.into()),
+        severity: Some(severity.as_str().into()),
+        title: Some(title),
+        description: Some(description),
+        region_code: Some(camera.region_code.clone()),
+        lon: camera.position.map(|p| p.lon),
+        lat: camera.position.map(|p| p.lat),
+        occurred_at: Some(linli_domain::time::format_rfc3339(at)),
+        evidence,
+        external_id: Some(format!("{}/vision/{name}/{key}", camera.code)),
+        device_code: Some(camera.code.clone()),
+        attributes,
+        ..EventBody::default()
+    }
+}
+
+/// The alarm type a scene rule raises: as configured, else by the rule's kind.
+fn scene_alarm(event: &linli_vision::scene::SceneEvent) -> AlarmType {
+    let configured = event.alarm_type.as_deref().and_then(|a| AlarmType::parse("alarm_type", a).ok());
+    configured.unwrap_or(match event.kind {
+        "dwell" => AlarmType::IllegalParking,
+        "crowd" => AlarmType::Crowd,
+        _ => AlarmType::Intrusion,
+    })
+}
