@@ -10,6 +10,7 @@
 //!   by per-camera rules: dwell in a zone, lines crossed, zones entered, crowds.
 //! - [`camera`]: one camera as the server runs it: its configuration, and the pipeline from its
 //!   frames to alerts with evidence (a JPEG snapshot, a short MP4 clip).
+//! - [`detect`]: YOLO-format ONNX detectors (tract, or ONNX Runtime with the `ort` feature).
 //! - [`synth`]: clips with known truth (facades, noise, weather, distractors, throws) and
 //!   [`eval`]: the figures a detector earns on them.
 //!
@@ -17,6 +18,7 @@
 
 pub mod calib;
 pub mod camera;
+pub mod detect;
 pub mod eval;
 pub mod frame;
 pub mod scene;

@@ -9,7 +9,7 @@ pub mod synth;
 mod tracker;
 
 pub use rules::{Rule, RuleKind, SceneConfig, SceneEvent, SceneRules};
-pub use tracker::{Track, Tracker, TrackerConfig};
+pub use tracker::{iou, Track, Tracker, TrackerConfig};
 
 use serde::{Deserialize, Serialize};
 
