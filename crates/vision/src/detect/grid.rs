@@ -14,7 +14,7 @@ pub const GRID_CLASS: &str = "light";
 
 /// Writes the grid detector for `side`×`side` inputs with `cell`-pixel cells (`cell` divides `side`).
 pub fn write_grid_model(path: &std::path::Path, side: u32, cell: u32) -> std::io::Result<()> {
-    assert!(cell > 0 && side % cell == 0, "cells must tile the input");
+    assert!(cell > 0 && side.is_multiple_of(cell), "cells must tile the input");
     let grid = i64::from(side / cell);
     let (side, cell) = (i64::from(side), i64::from(cell));
     let cells = grid * grid;

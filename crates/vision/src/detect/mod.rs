@@ -206,7 +206,7 @@ fn decode(output: &[f32], shape: &[usize], config: &DetectorConfig, placed: Lett
         }
         let (class, score) =
             (0..classes).map(|c| (c, at(candidate, first_class + c) * objectness)).fold((0, f32::MIN), |best, c| if c.1 > best.1 { c } else { best });
-        if !(score >= threshold) {
+        if score.is_nan() || score < threshold {
             continue;
         }
         let (cx, cy, w, h) = (at(candidate, 0) as f64, at(candidate, 1) as f64, at(candidate, 2) as f64, at(candidate, 3) as f64);
