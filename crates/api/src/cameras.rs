@@ -254,7 +254,11 @@ fn run(config: &CameraConfig, stop: &AtomicBool, reports: &mpsc::Sender<Report>,
         Ok(detections) => detections,
         Err(error) => return RunEnd::Failed(error.to_string()),
     };
-    let mut pipeline = match CameraPipeline::new(config.clone(), detections) {
+    let detector = match config.load_detector() {
+        Ok(detector) => detector,
+        Err(error) => return RunEnd::Failed(error.to_string()),
+    };
+    let mut pipeline = match CameraPipeline::new(config.clone(), detections, detector) {
         Ok(pipeline) => pipeline,
         Err(error) => return RunEnd::Invalid(error.to_string()),
     };

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
+use linli_vision::detect::{Backend, DetectorConfig};
 use linli_vision::eval::Score;
-use linli_vision::scene::{parse_detections, SceneConfig, SceneRules, TrackerConfig};
+use linli_vision::scene::{parse_detections, FrameDetections, SceneConfig, SceneRules, TrackerConfig};
 use linli_vision::synth::{Clip, ClipOptions, Truth};
 use linli_vision::video::{Mp4Writer, Y4mWriter};
 use linli_vision::{detect_throws, open_video, Calibration, Frame, ThrowDetector, ThrowEvent};
@@ -34,6 +35,32 @@ pub enum VisionCommand {
         /// …}], "filters": {class: {min_score, min_area, max_area, min_aspect, max_aspect}}}.
         #[arg(long)]
         rules: PathBuf,
+    },
+    /// Run a YOLO-format ONNX detector over a video; prints each analysed frame's detections as a
+    /// JSON line (the format `scene --detections` and a camera's `detections` read) and, on
+    /// standard error, frames per second.
+    Detect {
+        /// The video file (.y4m, or .mp4 with H.264).
+        #[arg(long)]
+        video: PathBuf,
+        /// The .onnx model.
+        #[arg(long)]
+        model: PathBuf,
+        /// The model's input, `640` or `640x384` (width × height; multiples of 32).
+        #[arg(long, value_parser = parse_input_size)]
+        input_size: [u32; 2],
+        /// The model's class names in output order, comma-separated, or @FILE with one a line.
+        #[arg(long)]
+        classes: String,
+        #[arg(long, default_value_t = 0.25)]
+        score_threshold: f64,
+        #[arg(long, default_value_t = 0.45)]
+        iou_threshold: f64,
+        #[arg(long, value_enum, default_value_t = BackendArg::Tract)]
+        backend: BackendArg,
+        /// Run the model on every Nth frame only.
+        #[arg(long, default_value_t = 1)]
+        every_nth_frame: u32,
     },
     /// Score the scene rules (precision and recall per rule) on synthetic tracked-object scenes
     /// with known truth, generated in memory; prints the figures as JSON.
@@ -101,6 +128,22 @@ impl ClipArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+pub enum BackendArg {
+    /// tract (pure Rust).
+    Tract,
+    /// ONNX Runtime from ORT_DYLIB_PATH (builds with the `ort` feature).
+    Ort,
+}
+
+fn parse_input_size(text: &str) -> Result<[u32; 2], String> {
+    let side = |s: &str| s.trim().parse::<u32>().map_err(|_| format!("{text:?} is not a size like 640 or 640x384"));
+    match text.split_once(['x', 'X']) {
+        Some((w, h)) => Ok([side(w)?, side(h)?]),
+        None => side(text).map(|s| [s, s]),
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 pub enum ClipFormat {
     Y4m,
     Mp4,
@@ -115,6 +158,24 @@ pub fn run(command: VisionCommand) -> anyhow::Result<()> {
         VisionCommand::Throw { video, calib } => throw(&video, &calib),
         VisionCommand::Scene { detections, rules } => scene(&detections, &rules),
         VisionCommand::SceneEval { generate, seed } => scene_eval(generate, seed),
+        VisionCommand::Detect { video, model, input_size, classes, score_threshold, iou_threshold, backend, every_nth_frame } => {
+            let classes = match classes.strip_prefix('@') {
+                Some(file) => std::fs::read_to_string(file)
+                    .with_context(|| format!("cannot read classes {file}"))?
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                None => classes.split(',').map(|c| c.trim().to_string()).collect(),
+            };
+            let backend = match backend {
+                BackendArg::Tract => Backend::Tract,
+                BackendArg::Ort => Backend::Ort,
+            };
+            let config = DetectorConfig { model: model.display().to_string(), input_size, classes, score_threshold, iou_threshold, backend, every_nth_frame };
+            detect(&video, &config)
+        }
         VisionCommand::Synth { out, count, clips, format } => synth(&out, count, &clips, format),
         VisionCommand::Eval { dir: Some(dir), verbose, .. } => eval_dir(&dir, verbose),
         VisionCommand::Eval { generate, clips, verbose, .. } => eval_generated(generate.unwrap_or_default(), &clips, verbose),
@@ -158,6 +219,30 @@ fn scene(detections: &Path, rules: &Path) -> anyhow::Result<()> {
             print_event(&mut out, &event)?;
         }
     }
+    Ok(())
+}
+
+fn detect(video: &Path, config: &DetectorConfig) -> anyhow::Result<()> {
+    let mut detector = linli_vision::detect::load(config)?;
+    let mut source = open_video(video).with_context(|| format!("video {}", video.display()))?;
+    let mut out = std::io::stdout().lock();
+    let (mut frames, mut analysed, mut busy) = (0u64, 0u64, std::time::Duration::ZERO);
+    while let Some(frame) = source.next_frame().with_context(|| format!("video {}", video.display()))? {
+        frames += 1;
+        if !(frames - 1).is_multiple_of(u64::from(config.every_nth_frame)) {
+            continue;
+        }
+        let began = std::time::Instant::now();
+        let detections = detector.detect(&frame)?;
+        busy += began.elapsed();
+        analysed += 1;
+        print_event(&mut out, &FrameDetections { t: frame.t, detections })?;
+    }
+    if frames == 0 {
+        bail!("video {}: the video holds no frame", video.display());
+    }
+    let fps = analysed as f64 / busy.as_secs_f64().max(1e-9);
+    eprintln!("{analysed} of {frames} frames analysed, {fps:.1} frames/s (model only, decoding not counted)");
     Ok(())
 }
 

@@ -11,6 +11,7 @@ use std::io::Cursor;
 
 use serde::{Deserialize, Serialize};
 
+use crate::detect::{self, Detector, DetectorConfig};
 use crate::scene::{parse_detections, FrameDetections, SceneConfig, SceneEvent, SceneRules, TrackerConfig};
 use crate::throw::{ThrowDetector, ThrowEvent};
 use crate::video::Mp4Writer;
@@ -39,6 +40,9 @@ pub struct CameraConfig {
     /// video's seconds), e.g. from an edge device or a detector run elsewhere: it drives `scene`.
     #[serde(default)]
     pub detections: Option<String>,
+    /// Or an ONNX detector run on the frames to drive `scene`.
+    #[serde(default)]
+    pub detector: Option<DetectorConfig>,
     /// Seconds of video kept in an evidence clip before and after the moment (default 3 and 2).
     #[serde(default = "default_clip_before")]
     pub clip_before_s: f64,
@@ -95,13 +99,20 @@ impl CameraConfig {
         if let Some(calib) = &self.throw {
             calib.validate().map_err(|e| config_error("throw", e.to_string()))?;
         }
-        if let Some(scene) = &self.scene {
-            SceneRules::new(scene.clone(), TrackerConfig::default()).map_err(|e| config_error("scene", e))?;
-            if self.detections.as_deref().is_none_or(|d| d.trim().is_empty()) {
-                return Err(config_error("detections", "scene rules need detections: a JSON-lines file of per-frame boxes"));
+        if let Some(detector) = &self.detector {
+            detector.validate().map_err(|e| config_error("detector", e.to_string()))?;
+        }
+        let has_file = self.detections.as_deref().is_some_and(|d| !d.trim().is_empty());
+        match (&self.scene, has_file, self.detector.is_some()) {
+            (Some(scene), _, _) => {
+                SceneRules::new(scene.clone(), TrackerConfig::default()).map_err(|e| config_error("scene", e))?;
+                if has_file == self.detector.is_some() {
+                    return Err(config_error("detections", "scene rules need one source of detections: a `detections` file or a `detector`"));
+                }
             }
-        } else if self.detections.is_some() {
-            return Err(config_error("detections", "detections drive scene rules; give `scene` too"));
+            (None, true, _) => return Err(config_error("detections", "detections drive scene rules; give `scene` too")),
+            (None, _, true) => return Err(config_error("detector", "a detector drives scene rules; give `scene` too")),
+            (None, false, false) => {}
         }
         for (field, value) in [("clip_before_s", self.clip_before_s), ("clip_after_s", self.clip_after_s)] {
             if !(value.is_finite() && (0.0..=MAX_CLIP_MARGIN_S).contains(&value)) {
@@ -114,6 +125,11 @@ impl CameraConfig {
     /// Whether the source is a live stream (paced by the camera, never ending on purpose).
     pub fn is_live(&self) -> bool {
         self.source.trim().to_ascii_lowercase().starts_with("rtsp://")
+    }
+
+    /// Loads the configured detector, if any (reads the model file).
+    pub fn load_detector(&self) -> Result<Option<Box<dyn Detector>>, ConfigError> {
+        self.detector.as_ref().map(|config| detect::load(config).map_err(|e| config_error("detector", e.to_string()))).transpose()
     }
 
     /// Reads the detections file, naming the file and the bad line on error.
@@ -173,6 +189,8 @@ pub struct CameraPipeline {
     scene: Option<SceneRules>,
     detections: Vec<FrameDetections>,
     next_detection: usize,
+    detector: Option<Box<dyn Detector>>,
+    frames_seen: u64,
     /// Recent frames, scaled for clips, oldest first.
     history: VecDeque<Frame>,
     pending: Vec<Pending>,
@@ -180,11 +198,23 @@ pub struct CameraPipeline {
 }
 
 impl CameraPipeline {
-    /// `detections` are the configured file's frames (see [`CameraConfig::load_detections`]).
-    pub fn new(config: CameraConfig, detections: Vec<FrameDetections>) -> Result<Self, ConfigError> {
+    /// `detections` are the configured file's frames (see [`CameraConfig::load_detections`]) and
+    /// `detector` the configured model (see [`CameraConfig::load_detector`]).
+    pub fn new(config: CameraConfig, detections: Vec<FrameDetections>, detector: Option<Box<dyn Detector>>) -> Result<Self, ConfigError> {
         config.validate()?;
         let scene = config.scene.clone().map(|s| SceneRules::new(s, TrackerConfig::default()).map_err(|e| config_error("scene", e))).transpose()?;
-        Ok(Self { config, throw: None, scene, detections, next_detection: 0, history: VecDeque::new(), pending: Vec::new(), fps: 25.0 })
+        Ok(Self {
+            config,
+            throw: None,
+            scene,
+            detections,
+            next_detection: 0,
+            detector,
+            frames_seen: 0,
+            history: VecDeque::new(),
+            pending: Vec::new(),
+            fps: 25.0,
+        })
     }
 
     /// Takes the next frame; returns the alerts whose clips are now complete. A frame of another
@@ -213,7 +243,13 @@ impl CameraPipeline {
                 findings.extend(scene.process(detected.t, &detected.detections).into_iter().map(Finding::Scene));
                 self.next_detection += 1;
             }
+            let every = self.config.detector.as_ref().map_or(1, |d| u64::from(d.every_nth_frame));
+            if let Some(detector) = self.detector.as_mut().filter(|_| self.frames_seen.is_multiple_of(every)) {
+                let detected = detector.detect(frame).map_err(|e| config_error("detector", e.to_string()))?;
+                findings.extend(scene.process(frame.t, &detected).into_iter().map(Finding::Scene));
+            }
         }
+        self.frames_seen += 1;
         self.history.push_back(scale_for_clip(frame));
         let keep = self.config.clip_before_s + self.config.clip_after_s + THROW_REPORT_LAG_S;
         while self.history.front().is_some_and(|f| frame.t - f.t > keep) {
@@ -250,6 +286,7 @@ impl CameraPipeline {
         self.throw = None;
         self.history.clear();
         self.next_detection = 0;
+        self.frames_seen = 0;
         if let Some(scene) = &self.config.scene {
             self.scene = SceneRules::new(scene.clone(), TrackerConfig::default()).ok();
         }

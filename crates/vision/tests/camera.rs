@@ -24,7 +24,7 @@ fn a_throw_comes_with_a_snapshot_and_a_clip_around_it() {
     let options = ClipOptions { duration_s: 10.0, ..Default::default() };
     let mut clip = (1..50).map(|seed| Clip::new(seed, &options)).find(|c| !c.truth.throws.is_empty()).unwrap();
     let config = CameraConfig::from_json(serde_json::json!({"source": "clip.y4m", "throw": clip.truth.calib})).unwrap();
-    let mut pipeline = CameraPipeline::new(config, Vec::new()).unwrap();
+    let mut pipeline = CameraPipeline::new(config, Vec::new(), None).unwrap();
     let (w, h, fps) = (clip.truth.width, clip.truth.height, f64::from(clip.truth.fps));
     let mut alerts = Vec::new();
     let mut n = 0;
@@ -62,7 +62,7 @@ fn a_rule_firing_waits_for_the_seconds_after_it_then_comes_with_its_evidence() {
             FrameDetections { t, detections: vec![Detection { class: "person".into(), score: 0.9, bbox: [x, 150.0, x + 20.0, 200.0] }] }
         })
         .collect();
-    let mut pipeline = CameraPipeline::new(config, detections).unwrap();
+    let mut pipeline = CameraPipeline::new(config, detections, None).unwrap();
     let mut alerts = Vec::new();
     let mut released_at = None;
     for n in 0..250 {
@@ -94,4 +94,43 @@ fn configurations_that_cannot_run_are_refused_naming_the_field() {
     assert_eq!(refused(serde_json::json!({"source": "http://x/a.mp4", "scene": {"rules": []}, "detections": "d"})), "source");
     assert_eq!(refused(serde_json::json!({"source": "a.mp4", "scene": {"rules": []}, "detections": "d", "clip_after_s": 60})), "clip_after_s");
     assert_eq!(refused(serde_json::json!({"source": "a.mp4", "scene": {"rules": []}, "detections": "d", "colour": true})), "video");
+}
+
+#[test]
+fn a_detector_on_the_frames_drives_the_rules() {
+    use linli_vision::detect::{write_grid_model, GRID_CLASS};
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("grid.onnx");
+    // Cells of 64 px every 16 px: a 64 px square moving smoothly is found where it is, give or
+    // take half a stride, and overlapping finds are one object.
+    write_grid_model(&model, 320, 64, 16).unwrap();
+    // A bright square (a "light") crosses a 320×320 frame, which the model sees as it is, left
+    // to right at 80 px/s; the zone is the right half.
+    let config = CameraConfig::from_json(serde_json::json!({
+        "source": "clip.y4m",
+        "clip_before_s": 0.5,
+        "clip_after_s": 0.5,
+        "detector": {"model": model, "input_size": [320, 320], "classes": [GRID_CLASS], "score_threshold": 0.5, "every_nth_frame": 2},
+        "scene": {"rules": [{"name": "right half", "kind": "intrusion", "zone": [[160, 0], [320, 0], [320, 320], [160, 320]]}]}
+    }))
+    .unwrap();
+    let detector = config.load_detector().unwrap();
+    let mut pipeline = CameraPipeline::new(config, Vec::new(), detector).unwrap();
+    let mut alerts = Vec::new();
+    for n in 0..40u32 {
+        let t = f64::from(n) / 10.0;
+        let left = 8 * n as usize;
+        let mut luma = vec![10u8; 320 * 320];
+        for y in 128..192 {
+            luma[y * 320 + left..y * 320 + left + 64].fill(250);
+        }
+        alerts.extend(pipeline.push(&Frame::new(320, 320, t, luma), 10.0).unwrap());
+    }
+    alerts.extend(pipeline.finish());
+    assert_eq!(alerts.len(), 1, "{:?}", alerts.iter().map(|a| &a.finding).collect::<Vec<_>>());
+    let Finding::Scene(event) = &alerts[0].finding else { panic!("a scene event") };
+    assert_eq!(event.class.as_deref(), Some(GRID_CLASS));
+    // Its foot (the box's bottom middle) crosses x = 160 when the square's left edge passes 128,
+    // at 1.6 s, found at the next analysed frame or the one after.
+    assert!((1.6..=2.0).contains(&event.t), "{}", event.t);
 }

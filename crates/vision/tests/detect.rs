@@ -25,7 +25,7 @@ fn frame(squares: &[[usize; 4]]) -> Frame {
 fn detects_bright_squares_where_they_are(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("grid.onnx");
-    write_grid_model(&model, 320, 32).unwrap();
+    write_grid_model(&model, 320, 32, 32).unwrap();
     let mut detector = load(&config(&model, backend)).unwrap();
     // The frame is scaled by a half into the 320×320 input and padded by 70 rows above and below:
     // these squares fill the cells at rows 4 and 6, columns 3 and 7, exactly.
@@ -71,7 +71,7 @@ fn bad_models_and_configurations_are_refused_clearly() {
     assert!(load(&config(&garbage, Backend::Tract)).err().unwrap().to_string().contains("garbage.onnx"));
     // The model's output does not fit the classes named.
     let model = dir.path().join("grid.onnx");
-    write_grid_model(&model, 320, 32).unwrap();
+    write_grid_model(&model, 320, 32, 32).unwrap();
     let mut two_classes = config(&model, Backend::Tract);
     two_classes.classes.push("dark".into());
     let error = load(&two_classes).unwrap().detect(&frame(&[])).err().unwrap().to_string();

@@ -1,6 +1,6 @@
-//! A tiny but real ONNX detector, written out by code: it averages the input over a grid of
-//! square cells (a convolution), and reports each cell brighter than 60 % grey as a box of class
-//! `light`, in YOLOv8's layout. No detection weights can be fetched here, so tests, the demo and
+//! A tiny but real ONNX detector, written out by code: it averages the input over square cells
+//! `stride` pixels apart (a convolution; cells overlap when the stride is smaller than the cell),
+//! and reports each cell brighter than 60 % grey as a box of class `light`, in YOLOv8's layout. No detection weights can be fetched here, so tests, the demo and
 //! the backends' comparison use it to drive the whole ONNX path with known answers.
 
 use prost::Message;
@@ -12,11 +12,12 @@ use tract_onnx::pb::{
 /// The grid model's one class.
 pub const GRID_CLASS: &str = "light";
 
-/// Writes the grid detector for `side`×`side` inputs with `cell`-pixel cells (`cell` divides `side`).
-pub fn write_grid_model(path: &std::path::Path, side: u32, cell: u32) -> std::io::Result<()> {
-    assert!(cell > 0 && side.is_multiple_of(cell), "cells must tile the input");
-    let grid = i64::from(side / cell);
-    let (side, cell) = (i64::from(side), i64::from(cell));
+/// Writes the grid detector for `side`×`side` inputs with `cell`-pixel cells every `stride` pixels
+/// (cells must fit the input exactly).
+pub fn write_grid_model(path: &std::path::Path, side: u32, cell: u32, stride: u32) -> std::io::Result<()> {
+    assert!(cell > 0 && stride > 0 && cell <= side && (side - cell).is_multiple_of(stride), "cells must fit the input");
+    let grid = i64::from((side - cell) / stride + 1);
+    let (side, cell, stride) = (i64::from(side), i64::from(cell), i64::from(stride));
     let cells = grid * grid;
     let floats = |name: &str, dims: Vec<i64>, data: Vec<f32>| TensorProto {
         name: name.into(),
@@ -31,8 +32,8 @@ pub fn write_grid_model(path: &std::path::Path, side: u32, cell: u32) -> std::io
         for index in 0..cells {
             let (row, column) = (index / grid, index % grid);
             boxes.push(match attribute {
-                0 => (column as f32 + 0.5) * cell as f32,
-                1 => (row as f32 + 0.5) * cell as f32,
+                0 => (column * stride) as f32 + cell as f32 / 2.0,
+                1 => (row * stride) as f32 + cell as f32 / 2.0,
                 _ => cell as f32,
             });
         }
@@ -55,7 +56,7 @@ pub fn write_grid_model(path: &std::path::Path, side: u32, cell: u32) -> std::io
         ..Default::default()
     };
     let nodes = vec![
-        node("Conv", &["images", "weight"], "mean", vec![ints("kernel_shape", vec![cell, cell]), ints("strides", vec![cell, cell])]),
+        node("Conv", &["images", "weight"], "mean", vec![ints("kernel_shape", vec![cell, cell]), ints("strides", vec![stride, stride])]),
         node("Reshape", &["mean", "flat"], "mean_flat", vec![]),
         node("Sub", &["mean_flat", "threshold"], "above", vec![]),
         node("Mul", &["above", "gain"], "logit", vec![]),

@@ -252,7 +252,11 @@ mod tract_backend {
                 return Err(DetectorError::Load { path: path.display().to_string(), message: "no such file".into() });
             }
             let [w, h] = config.input_size;
+            // The model's own shapes may name symbols (a dynamic batch, height, width): they are
+            // left out, and inferred from the configured input instead.
             let plan = tract_onnx::onnx()
+                .with_ignore_output_shapes(true)
+                .with_ignore_value_info(true)
                 .model_for_path(path)
                 .and_then(|model| model.with_input_fact(0, f32::fact([1, 3, h as usize, w as usize]).into()))
                 .and_then(|model| model.into_optimized())
@@ -273,6 +277,67 @@ mod tract_backend {
             let view = output.try_as_plain_ram().map_err(run)?;
             let values = view.as_slice::<f32>().map_err(run)?;
             decode(values, output.shape(), &self.config, placed, frame)
+        }
+    }
+}
+
+/// ONNX Runtime, loaded at run time from the library `ORT_DYLIB_PATH` names (e.g. the one inside
+/// PyPI's `onnxruntime` wheel): nothing is downloaded or linked at build time.
+#[cfg(feature = "ort")]
+mod ort_backend {
+    use super::*;
+    use ort::environment::Environment;
+    use ort::session::Session;
+    use ort::value::Tensor;
+    use std::sync::OnceLock;
+
+    /// One runtime a process; sessions share it.
+    static ENVIRONMENT: OnceLock<Result<Environment, String>> = OnceLock::new();
+
+    fn environment() -> Result<&'static Environment, DetectorError> {
+        let made = ENVIRONMENT.get_or_init(|| {
+            let library = std::env::var_os("ORT_DYLIB_PATH").ok_or("ORT_DYLIB_PATH does not name an ONNX Runtime library (libonnxruntime.so)")?;
+            let builder = ort::init_from(&library).map_err(|e| format!("cannot load {}: {e}", Path::new(&library).display()))?;
+            builder.build().map_err(|e| e.to_string())
+        });
+        made.as_ref().map_err(|message| config_error("backend", message.clone()))
+    }
+
+    pub struct OrtDetector {
+        session: Session,
+        config: DetectorConfig,
+    }
+
+    impl OrtDetector {
+        pub fn load(config: &DetectorConfig, path: &Path) -> Result<Self, DetectorError> {
+            let load_error = |message: String| DetectorError::Load { path: path.display().to_string(), message };
+            if !path.is_file() {
+                return Err(load_error("no such file".into()));
+            }
+            // One thread, as tract: a camera is given a core, and figures compare per core.
+            let session = Session::builder(environment()?)
+                .map_err(|e| load_error(e.to_string()))?
+                .with_intra_threads(1)
+                .map_err(|e| load_error(e.to_string()))?
+                .commit_from_file(path)
+                .map_err(|e| load_error(e.to_string()))?;
+            Ok(Self { session, config: config.clone() })
+        }
+    }
+
+    impl Detector for OrtDetector {
+        fn detect(&mut self, frame: &Frame) -> Result<Vec<Detection>, DetectorError> {
+            let [w, h] = self.config.input_size;
+            let (input, placed) = letterbox(frame, self.config.input_size);
+            let run = |e: ort::Error| DetectorError::Run(e.to_string());
+            let tensor = Tensor::from_array(([1usize, 3, h as usize, w as usize], input)).map_err(run)?;
+            let outputs = self.session.run(ort::inputs![tensor]).map_err(run)?;
+            if outputs.len() == 0 {
+                return Err(DetectorError::Run("the model has no output".into()));
+            }
+            let (shape, values) = outputs[0].try_extract_tensor::<f32>().map_err(run)?;
+            let shape: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
+            decode(values, &shape, &self.config, placed, frame)
         }
     }
 }
