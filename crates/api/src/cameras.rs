@@ -4,11 +4,11 @@
 //! hands alerts to a task that keeps their evidence (snapshot, clip) in the media store and raises
 //! them in the event centre.
 //!
-//! A camera whose video cannot be read is marked offline (with a `设备离线` event for its
-//! maintainer) and tried again after 1 s, 2 s, 4 s … up to a minute; the others keep running.
+//! A camera whose video cannot be read, or whose stream drops, is marked offline and tried again
+//! after 1 s, 2 s, 4 s … up to a minute (from 1 s again after a run of 30 s); when the first retry
+//! fails too, a `设备离线` event tells its maintainer. The other cameras keep running.
 //! A configuration that cannot run (e.g. a facade outside the frame) waits for a new one.
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -53,7 +53,7 @@ pub struct CameraStatus {
     /// Why the camera is offline or invalid.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Failures in a row.
+    /// Failures since the server began watching it.
     pub failures: u32,
     /// When the next try is, while offline.
     #[serde(skip_serializing_if = "Option::is_none", with = "linli_domain::time::rfc3339::option")]
@@ -213,10 +213,11 @@ enum RunEnd {
 /// The camera's thread: runs the video through the pipeline, again after failures, until stopped.
 fn watch(config: &CameraConfig, stop: &AtomicBool, reports: &mpsc::Sender<Report>, clock: &(dyn Fn() -> i64 + Send + Sync)) {
     let mut wait = FIRST_RETRY;
-    let mut pass = 0u64;
+    let (mut pass, mut analysed) = (0u64, 0u64);
     while !stop.load(Ordering::Relaxed) {
         let began = Instant::now();
-        let end = run(config, stop, reports, clock, &mut pass);
+        let end = run(config, stop, reports, clock, &mut pass, &mut analysed);
+        let _ = reports.blocking_send(Report::Progress(analysed));
         match end {
             RunEnd::Stopped => return,
             RunEnd::Ended => {
@@ -249,7 +250,15 @@ fn watch(config: &CameraConfig, stop: &AtomicBool, reports: &mpsc::Sender<Report
 }
 
 /// One attempt: open the source, analyse frames until it ends, fails or the camera is stopped.
-fn run(config: &CameraConfig, stop: &AtomicBool, reports: &mpsc::Sender<Report>, clock: &(dyn Fn() -> i64 + Send + Sync), pass: &mut u64) -> RunEnd {
+/// `pass` counts passes over a file, `analysed` the frames analysed since watching began.
+fn run(
+    config: &CameraConfig,
+    stop: &AtomicBool,
+    reports: &mpsc::Sender<Report>,
+    clock: &(dyn Fn() -> i64 + Send + Sync),
+    pass: &mut u64,
+    analysed: &mut u64,
+) -> RunEnd {
     let detections = match config.load_detections() {
         Ok(detections) => detections,
         Err(error) => return RunEnd::Failed(error.to_string()),
@@ -304,7 +313,10 @@ fn run(config: &CameraConfig, stop: &AtomicBool, reports: &mpsc::Sender<Report>,
                 opened_at = (Instant::now(), clock());
                 continue;
             }
-            Ok(None) if live => return RunEnd::Failed("the stream ended".into()),
+            Ok(None) if live => {
+                send(pipeline.finish(), *pass, opened_at.1);
+                return RunEnd::Failed("the stream ended".into());
+            }
             Ok(None) if frames == 0 => return RunEnd::Failed("the video holds no frame".into()),
             Ok(None) => {
                 send(pipeline.finish(), *pass, opened_at.1);
@@ -330,29 +342,26 @@ fn run(config: &CameraConfig, stop: &AtomicBool, reports: &mpsc::Sender<Report>,
             Err(error) => return RunEnd::Invalid(error.to_string()),
         };
         frames += 1;
+        *analysed += 1;
         if !send(alerts, *pass, opened_at.1) {
             return RunEnd::Stopped;
         }
         if last_progress.elapsed() >= PROGRESS_EVERY {
             last_progress = Instant::now();
-            let _ = reports.try_send(Report::Progress(frames));
+            let _ = reports.try_send(Report::Progress(*analysed));
         }
     }
 }
 
 fn open(config: &CameraConfig) -> Result<Box<dyn VideoSource>, String> {
-    if config.is_live() {
-        return Err("RTSP streams are not supported yet".into());
-    }
-    linli_vision::open_video(Path::new(config.source.trim())).map_err(|e| e.to_string())
+    linli_vision::open_source(&config.source).map_err(|e| e.to_string())
 }
 
 /// The camera's task: keeps its status, marks the device online or offline, and raises alerts.
 async fn handle_reports(state: AppState, device: Device, mut reports: mpsc::Receiver<Report>) {
     let code = device.code.clone();
     let cameras = state.cameras.clone();
-    let mut offline_since: Option<i64> = None;
-    let mut frames_before = 0u64;
+    let mut outage_failures = 0u32;
     while let Some(report) = reports.recv().await {
         let now = state.now();
         match report {
@@ -361,9 +370,8 @@ async fn handle_reports(state: AppState, device: Device, mut reports: mpsc::Rece
                     s.state = "online".into();
                     s.error = None;
                     s.retry_at = None;
-                    frames_before = s.frames;
                 });
-                offline_since = None;
+                outage_failures = 0;
                 set_device_status(&state, &code, DeviceStatus::Online, now).await;
             }
             Report::Offline { error, retry_in } => {
@@ -373,11 +381,14 @@ async fn handle_reports(state: AppState, device: Device, mut reports: mpsc::Rece
                     s.failures += 1;
                     s.retry_at = Some(now + retry_in.as_millis() as i64);
                 });
-                // Said once per outage: at the first failure after being configured or online
-                // (a camera registered offline that never came up is news too).
-                if offline_since.is_none() {
-                    offline_since = Some(now);
+                // Marked at once; said (an event for the maintainer) once per outage, when the
+                // first retry fails too: a stream that drops and comes straight back is no outage.
+                // A camera registered offline that never came up is news as well.
+                outage_failures += 1;
+                if outage_failures == 1 {
                     set_device_status(&state, &code, DeviceStatus::Offline, now).await;
+                }
+                if outage_failures == 2 {
                     raise(&state, crate::sensing::offline_event(&device, now, &error)).await;
                 }
             }
@@ -390,10 +401,7 @@ async fn handle_reports(state: AppState, device: Device, mut reports: mpsc::Rece
                 });
             }
             Report::Progress(frames) => {
-                cameras.update(&code, |s| {
-                    s.frames = frames_before + frames;
-                    s.failures = 0;
-                });
+                cameras.update(&code, |s| s.frames = frames);
                 let patch = DevicePatch { last_seen_at: Some(now), ..Default::default() };
                 if let Err(error) = state.store.update_device(&Jurisdiction::everywhere(), &code, &patch).await {
                     tracing::warn!(camera = %code, %error, "recording the camera's last-seen time failed");

@@ -2,7 +2,7 @@
 //! PostgreSQL: a throw in an MP4 and a vehicle standing in a fire lane become events with a
 //! snapshot and a clip; a camera whose video is missing is marked offline, raises an offline event
 //! and comes back once its video appears, while the others keep running; bad configurations are
-//! refused naming the field.
+//! refused naming the field; a live RTSP camera that drops is retried and comes back.
 mod common;
 
 use std::path::Path;
@@ -12,7 +12,7 @@ use std::time::Duration;
 use linli_api::AppState;
 use linli_store::SqlStore;
 use linli_vision::synth::{Clip, ClipOptions};
-use linli_vision::video::{Mp4Writer, Y4mWriter};
+use linli_vision::video::{serve_mp4, Mp4Writer, ServeOptions, Y4mWriter};
 use serde_json::{json, Value};
 
 struct App {
@@ -23,7 +23,8 @@ struct App {
 
 async fn start(store: SqlStore, dir: tempfile::TempDir) -> App {
     let regions = [("d", "district", None), ("s", "street", Some("d")), ("c1", "community", Some("s"))];
-    let devices = [("cam-1", "camera", "c1"), ("cam-2", "camera", "c1"), ("cam-3", "camera", "c1"), ("meter-1", "smart_meter", "c1")];
+    let devices =
+        [("cam-1", "camera", "c1"), ("cam-2", "camera", "c1"), ("cam-3", "camera", "c1"), ("cam-4", "camera", "c1"), ("meter-1", "smart_meter", "c1")];
     common::place(&store, &regions, &["dept.police", "dept.fire"], &devices).await;
     common::provision(&store, &[("admin", "admin", None, None), ("community", "community_worker", Some("c1"), None)]).await;
     let mut state = AppState::new(Arc::new(store));
@@ -178,12 +179,23 @@ async fn cameras_raise_events_with_evidence(app: App) {
     assert!(cam3["error"].as_str().unwrap().contains("later.y4m"), "{cam3}");
     assert!(cam3["retry_at"].is_string() && cam3["failures"].as_u64().unwrap() >= 1, "{cam3}");
     assert_eq!(app.get(&admin, "/devices/cam-3").await["status"], "offline");
-    let offline = app.get(&admin, "/events?category=other").await;
-    assert!(offline["items"].as_array().unwrap().iter().any(|e| e["device_code"] == "cam-3"), "{offline}");
+    app.until(&admin, "/events?category=other", |page| page["items"].as_array().unwrap().iter().any(|e| e["device_code"] == "cam-3")).await;
     // Its video appears: the next try picks it up.
     plain_video(&missing, 2);
     app.until(&admin, "/cameras/cam-3", |view| view["status"]["state"] == "ended").await;
     assert_eq!(app.get(&admin, "/devices/cam-3").await["status"], "online");
+
+    // A live camera whose stream drops every 30 frames: offline, and back at the next try.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("rtsp://127.0.0.1:{}/live", listener.local_addr().unwrap().port());
+    let options = ServeOptions { realtime: false, drop_after_frames: Some(30), repeat: true };
+    let streamed = throw_video.clone();
+    std::thread::spawn(move || serve_mp4(listener, &streamed, options));
+    assert_eq!(app.put_video(&admin, "cam-4", json!({"source": url, "throw": calib})).await.0, 200);
+    let live =
+        app.until(&admin, "/cameras/cam-4", |view| view["status"]["failures"].as_u64() >= Some(2) && view["status"]["frames"].as_u64() >= Some(40)).await;
+    assert!(live["status"]["error"].as_str().unwrap().contains("ended"), "{live}");
+    app.until(&admin, "/cameras/cam-4", |view| view["status"]["state"] == "online").await;
 
     // Unwatched: gone from the list, the device kept.
     let reply = app.client.delete(format!("{}/cameras/cam-2/video", app.base)).bearer_auth(&admin).send().await.unwrap();

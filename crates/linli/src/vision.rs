@@ -10,14 +10,14 @@ use linli_vision::eval::Score;
 use linli_vision::scene::{parse_detections, FrameDetections, SceneConfig, SceneRules, TrackerConfig};
 use linli_vision::synth::{Clip, ClipOptions, Truth};
 use linli_vision::video::{Mp4Writer, Y4mWriter};
-use linli_vision::{detect_throws, open_video, Calibration, Frame, ThrowDetector, ThrowEvent};
+use linli_vision::{detect_throws, open_source, open_video, Calibration, Frame, ThrowDetector, ThrowEvent};
 
 #[derive(Subcommand)]
 pub enum VisionCommand {
     /// Detect objects thrown from height in a video (Y4M or H.264 MP4) and trace each to its
     /// floor and window column; prints one JSON object per event per line.
     Throw {
-        /// The video file (.y4m, or .mp4 with H.264).
+        /// The video file (.y4m, or .mp4 with H.264), or a live rtsp:// stream.
         #[arg(long)]
         video: PathBuf,
         /// The facade calibration: {"facade": [[x,y] ×4: top-left, top-right, bottom-right,
@@ -35,6 +35,22 @@ pub enum VisionCommand {
         /// …}], "filters": {class: {min_score, min_area, max_area, min_aspect, max_aspect}}}.
         #[arg(long)]
         rules: PathBuf,
+    },
+    /// Stream an H.264 MP4 file over RTSP, a stand-in camera for trying `linli serve`'s cameras:
+    /// clients connect to rtsp://LISTEN/anything and ask for TCP transport.
+    RtspServe {
+        /// The video (.mp4 with H.264).
+        #[arg(long)]
+        video: PathBuf,
+        /// Address to listen on, HOST:PORT.
+        #[arg(long, default_value = "127.0.0.1:8554")]
+        listen: String,
+        /// Send as fast as the client takes frames instead of at the video's pace.
+        #[arg(long)]
+        fast: bool,
+        /// Start again at the end (else each client's stream ends with the file).
+        #[arg(long)]
+        repeat: bool,
     },
     /// Run a YOLO-format ONNX detector over a video; prints each analysed frame's detections as a
     /// JSON line (the format `scene --detections` and a camera's `detections` read) and, on
@@ -158,6 +174,12 @@ pub fn run(command: VisionCommand) -> anyhow::Result<()> {
         VisionCommand::Throw { video, calib } => throw(&video, &calib),
         VisionCommand::Scene { detections, rules } => scene(&detections, &rules),
         VisionCommand::SceneEval { generate, seed } => scene_eval(generate, seed),
+        VisionCommand::RtspServe { video, listen, fast, repeat } => {
+            let listener = std::net::TcpListener::bind(&listen).with_context(|| format!("cannot listen on {listen}"))?;
+            eprintln!("streaming {} at rtsp://{}/camera", video.display(), listener.local_addr()?);
+            let options = linli_vision::video::ServeOptions { realtime: !fast, drop_after_frames: None, repeat };
+            linli_vision::video::serve_mp4(listener, &video, options).with_context(|| format!("video {}", video.display()))
+        }
         VisionCommand::Detect { video, model, input_size, classes, score_threshold, iou_threshold, backend, every_nth_frame } => {
             let classes = match classes.strip_prefix('@') {
                 Some(file) => std::fs::read_to_string(file)
@@ -189,7 +211,7 @@ fn read_calibration(path: &Path) -> anyhow::Result<Calibration> {
 
 fn throw(video: &Path, calib: &Path) -> anyhow::Result<()> {
     let calib = read_calibration(calib)?;
-    let mut source = open_video(video)?;
+    let mut source = open_source(&video.to_string_lossy())?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut write_error = None;
@@ -224,7 +246,7 @@ fn scene(detections: &Path, rules: &Path) -> anyhow::Result<()> {
 
 fn detect(video: &Path, config: &DetectorConfig) -> anyhow::Result<()> {
     let mut detector = linli_vision::detect::load(config)?;
-    let mut source = open_video(video).with_context(|| format!("video {}", video.display()))?;
+    let mut source = open_source(&video.to_string_lossy()).with_context(|| format!("video {}", video.display()))?;
     let mut out = std::io::stdout().lock();
     let (mut frames, mut analysed, mut busy) = (0u64, 0u64, std::time::Duration::ZERO);
     while let Some(frame) = source.next_frame().with_context(|| format!("video {}", video.display()))? {

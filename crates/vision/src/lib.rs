@@ -1,7 +1,8 @@
 //! Video analytics that run on CPUs, in Rust.
 //!
-//! - [`video`]: frames from Y4M files and H.264 MP4 files (OpenH264, built from source), and
-//!   writers for both, which the synthetic clips use.
+//! - [`video`]: frames from Y4M files, H.264 MP4 files (OpenH264, built from source) and live
+//!   RTSP streams; writers for both file formats, which the synthetic clips use; a stand-in RTSP
+//!   camera that streams an MP4.
 //! - [`calib`]: a facade seen in perspective, divided into floors and window columns, and the
 //!   homography from the image to it.
 //! - [`throw`]: the thrown-object (高空抛物) detector: a background model, candidate tracks, a
@@ -14,7 +15,7 @@
 //! - [`synth`]: clips with known truth (facades, noise, weather, distractors, throws) and
 //!   [`eval`]: the figures a detector earns on them.
 //!
-//! The crate reads files it is pointed at and nothing else: no network, no database.
+//! The crate reads the files and RTSP streams it is pointed at, and nothing else: no database.
 
 pub mod calib;
 pub mod camera;
@@ -29,4 +30,4 @@ pub mod video;
 pub use calib::{Calibration, CalibrationError};
 pub use frame::Frame;
 pub use throw::{detect_throws, DetectError, ThrowDetector, ThrowEvent};
-pub use video::{open_video, VideoError, VideoFormat, VideoSource};
+pub use video::{open_source, open_video, VideoError, VideoFormat, VideoSource};

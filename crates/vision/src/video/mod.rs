@@ -2,9 +2,11 @@
 //! told by the file's first bytes, not its name.
 
 mod mp4;
+mod rtsp;
 mod y4m;
 
 pub use self::mp4::{Mp4Reader, Mp4Writer};
+pub use self::rtsp::{serve_mp4, RtspReader, ServeOptions};
 pub use self::y4m::{Y4mReader, Y4mWriter};
 
 use crate::Frame;
@@ -40,6 +42,15 @@ pub struct VideoFormat {
 pub trait VideoSource {
     fn format(&self) -> VideoFormat;
     fn next_frame(&mut self) -> Result<Option<Frame>>;
+}
+
+/// Opens a live `rtsp://` stream, or else a file (see [`open_video`]).
+pub fn open_source(source: &str) -> Result<Box<dyn VideoSource>> {
+    let source = source.trim();
+    if source.get(..7).is_some_and(|scheme| scheme.eq_ignore_ascii_case("rtsp://")) {
+        return Ok(Box::new(RtspReader::open(source)?));
+    }
+    open_video(Path::new(source))
 }
 
 /// Opens a Y4M or an MP4 (H.264) file, told apart by their first bytes.
