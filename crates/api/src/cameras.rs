@@ -9,7 +9,7 @@
 //! fails too, a `设备离线` event tells its maintainer. The other cameras keep running.
 //! A configuration that cannot run (e.g. a facade outside the frame) waits for a new one.
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,7 +37,10 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 /// What the watched cameras are doing, shared by the supervisor and the API.
 #[derive(Default)]
 pub struct Cameras {
-    statuses: Mutex<BTreeMap<String, CameraStatus>>,
+    /// By code: which start of the camera the status belongs to, and the status. A camera
+    /// restarted with a new configuration must not hear from its previous thread.
+    statuses: Mutex<BTreeMap<String, (u64, CameraStatus)>>,
+    starts: AtomicU64,
     /// Rung when a configuration changes through the API.
     changed: Notify,
 }
@@ -71,11 +74,11 @@ pub struct CameraStatus {
 impl Cameras {
     /// Every watched camera's status, by code.
     pub fn statuses(&self) -> Vec<CameraStatus> {
-        self.statuses.lock().expect("camera statuses").values().cloned().collect()
+        self.statuses.lock().expect("camera statuses").values().map(|(_, status)| status.clone()).collect()
     }
 
     pub fn status(&self, code: &str) -> Option<CameraStatus> {
-        self.statuses.lock().expect("camera statuses").get(code).cloned()
+        self.statuses.lock().expect("camera statuses").get(code).map(|(_, status)| status.clone())
     }
 
     /// Tells the supervisor a configuration changed.
@@ -83,8 +86,8 @@ impl Cameras {
         self.changed.notify_one();
     }
 
-    fn update(&self, code: &str, change: impl FnOnce(&mut CameraStatus)) {
-        if let Some(status) = self.statuses.lock().expect("camera statuses").get_mut(code) {
+    fn update(&self, code: &str, start: u64, change: impl FnOnce(&mut CameraStatus)) {
+        if let Some((_, status)) = self.statuses.lock().expect("camera statuses").get_mut(code).filter(|(s, _)| *s == start) {
             change(status);
         }
     }
@@ -184,7 +187,8 @@ fn start(state: &AppState, device: Device, value: serde_json::Value, stop: Arc<A
         alerts: 0,
         since: now,
     };
-    state.cameras.statuses.lock().expect("camera statuses").insert(device.code.clone(), status);
+    let start = state.cameras.starts.fetch_add(1, Ordering::Relaxed);
+    state.cameras.statuses.lock().expect("camera statuses").insert(device.code.clone(), (start, status));
     let (reports, received) = mpsc::channel(64);
     match check_config(value) {
         Ok(config) => {
@@ -199,7 +203,7 @@ fn start(state: &AppState, device: Device, value: serde_json::Value, stop: Arc<A
             let _ = reports.try_send(Report::Invalid(error.to_string()));
         }
     }
-    tokio::spawn(handle_reports(state.clone(), device, received));
+    tokio::spawn(handle_reports(state.clone(), device, start, received));
 }
 
 /// How one attempt at watching ended.
@@ -358,7 +362,7 @@ fn open(config: &CameraConfig) -> Result<Box<dyn VideoSource>, String> {
 }
 
 /// The camera's task: keeps its status, marks the device online or offline, and raises alerts.
-async fn handle_reports(state: AppState, device: Device, mut reports: mpsc::Receiver<Report>) {
+async fn handle_reports(state: AppState, device: Device, start: u64, mut reports: mpsc::Receiver<Report>) {
     let code = device.code.clone();
     let cameras = state.cameras.clone();
     let mut outage_failures = 0u32;
@@ -366,7 +370,7 @@ async fn handle_reports(state: AppState, device: Device, mut reports: mpsc::Rece
         let now = state.now();
         match report {
             Report::Online => {
-                cameras.update(&code, |s| {
+                cameras.update(&code, start, |s| {
                     s.state = "online".into();
                     s.error = None;
                     s.retry_at = None;
@@ -375,7 +379,7 @@ async fn handle_reports(state: AppState, device: Device, mut reports: mpsc::Rece
                 set_device_status(&state, &code, DeviceStatus::Online, now).await;
             }
             Report::Offline { error, retry_in } => {
-                cameras.update(&code, |s| {
+                cameras.update(&code, start, |s| {
                     s.state = "offline".into();
                     s.error = Some(error.clone());
                     s.failures += 1;
@@ -394,14 +398,14 @@ async fn handle_reports(state: AppState, device: Device, mut reports: mpsc::Rece
             }
             Report::Invalid(error) => {
                 tracing::warn!(camera = %code, %error, "the camera's video configuration cannot run");
-                cameras.update(&code, |s| {
+                cameras.update(&code, start, |s| {
                     s.state = "invalid".into();
                     s.error = Some(error);
                     s.retry_at = None;
                 });
             }
             Report::Progress(frames) => {
-                cameras.update(&code, |s| s.frames = frames);
+                cameras.update(&code, start, |s| s.frames = frames);
                 let patch = DevicePatch { last_seen_at: Some(now), ..Default::default() };
                 if let Err(error) = state.store.update_device(&Jurisdiction::everywhere(), &code, &patch).await {
                     tracing::warn!(camera = %code, %error, "recording the camera's last-seen time failed");
@@ -410,10 +414,10 @@ async fn handle_reports(state: AppState, device: Device, mut reports: mpsc::Rece
             Report::Alert { alert, key, at } => {
                 let body = alert_event(&state, &device, &alert, &key, at).await;
                 if raise(&state, body).await {
-                    cameras.update(&code, |s| s.alerts += 1);
+                    cameras.update(&code, start, |s| s.alerts += 1);
                 }
             }
-            Report::Ended => cameras.update(&code, |s| {
+            Report::Ended => cameras.update(&code, start, |s| {
                 s.state = "ended".into();
                 s.retry_at = None;
             }),

@@ -165,3 +165,73 @@ fn scene_rules_run_over_a_detections_file() {
     let out = linli(&["vision", "scene", "--detections", detections.to_str().unwrap(), "--rules", rules.to_str().unwrap()]);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("line 2"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn an_onnx_detector_prints_detections_a_scene_can_read() {
+    use linli_vision::detect::{write_grid_model, GRID_CLASS};
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("grid.onnx");
+    write_grid_model(&model, 320, 32, 32).unwrap();
+    // Ten 320×320 frames, a bright 32 px square filling cell (row 2, column 3) from frame 5.
+    let video = dir.path().join("squares.y4m");
+    let mut writer = linli_vision::video::Y4mWriter::create(&video, 320, 320, 10).unwrap();
+    for n in 0..10 {
+        let mut luma = vec![15u8; 320 * 320];
+        if n >= 5 {
+            for y in 64..96 {
+                luma[y * 320 + 96..y * 320 + 128].fill(240);
+            }
+        }
+        writer.write(&luma).unwrap();
+    }
+    writer.finish().unwrap();
+    let (video_arg, model_arg) = (video.to_str().unwrap(), model.to_str().unwrap());
+    let out =
+        linli(&["vision", "detect", "--video", video_arg, "--model", model_arg, "--input-size", "320", "--classes", GRID_CLASS, "--score-threshold", "0.5"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("frames/s"));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let frames = linli_vision::scene::parse_detections(&stdout).unwrap();
+    assert_eq!(frames.len(), 10);
+    assert!(frames[..5].iter().all(|f| f.detections.is_empty()), "{stdout}");
+    for frame in &frames[5..] {
+        assert_eq!(frame.detections.len(), 1, "{stdout}");
+        assert_eq!((frame.detections[0].class.as_str(), frame.detections[0].bbox), (GRID_CLASS, [96.0, 64.0, 128.0, 96.0]));
+    }
+    // Bad flags and models: a clear error and a failure.
+    let refused = |args: &[&str]| {
+        let out = linli(args);
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let missing = dir.path().join("missing.onnx");
+    let error = refused(&["vision", "detect", "--video", video_arg, "--model", missing.to_str().unwrap(), "--input-size", "320", "--classes", "a"]);
+    assert!(error.contains("missing.onnx"), "{error}");
+    let error = refused(&["vision", "detect", "--video", video_arg, "--model", model_arg, "--input-size", "300", "--classes", "a"]);
+    assert!(error.contains("input_size"), "{error}");
+    let error = refused(&["vision", "detect", "--video", video_arg, "--model", model_arg, "--input-size", "huge", "--classes", "a"]);
+    assert!(error.contains("huge"), "{error}");
+}
+
+#[test]
+fn throws_are_found_on_a_live_rtsp_stream_as_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    synth(dir.path(), 9102, 1, "mp4");
+    let (video, calib, _) = clip(dir.path(), 9102, "mp4");
+    let from_file = linli(&["vision", "throw", "--video", video.to_str().unwrap(), "--calib", calib.to_str().unwrap()]);
+    assert!(from_file.status.success());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("rtsp://127.0.0.1:{}/camera", listener.local_addr().unwrap().port());
+    let options = linli_vision::video::ServeOptions { realtime: false, drop_after_frames: None, repeat: false };
+    std::thread::spawn(move || linli_vision::video::serve_mp4(listener, &video, options));
+    let live = linli(&["vision", "throw", "--video", &url, "--calib", calib.to_str().unwrap()]);
+    assert!(live.status.success(), "{}", String::from_utf8_lossy(&live.stderr));
+    let floors = |out: &Output| -> Vec<u64> {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["origin"]["floor"].as_u64().unwrap())
+            .collect()
+    };
+    assert!(!floors(&from_file).is_empty(), "the clip's throws are found in the file");
+    assert_eq!(floors(&live), floors(&from_file));
+}
