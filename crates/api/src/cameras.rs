@@ -8,7 +8,7 @@
 //! after 1 s, 2 s, 4 s … up to a minute (from 1 s again after a run of 30 s); when the first retry
 //! fails too, a `设备离线` event tells its maintainer. The other cameras keep running.
 //! A configuration that cannot run (e.g. a facade outside the frame) waits for a new one.
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,6 +19,7 @@ use linli_store::{DeviceFilter, DevicePatch, Jurisdiction, PageRequest};
 use linli_vision::camera::{Alert, CameraConfig, CameraPipeline, ConfigError, Finding};
 use linli_vision::VideoSource;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, Notify};
 
 use crate::{AppState, EventBody};
@@ -41,6 +42,8 @@ pub struct Cameras {
     /// restarted with a new configuration must not hear from its previous thread.
     statuses: Mutex<BTreeMap<String, (u64, CameraStatus)>>,
     starts: AtomicU64,
+    /// Cameras to start again even if their configuration is unchanged (a PUT of the same one).
+    restarts: Mutex<HashSet<String>>,
     /// Rung when a configuration changes through the API.
     changed: Notify,
 }
@@ -86,9 +89,41 @@ impl Cameras {
         self.changed.notify_one();
     }
 
+    /// Tells the supervisor to start a camera again (an invalid or ended one, say).
+    pub fn restart(&self, code: &str) {
+        self.restarts.lock().expect("camera restarts").insert(code.to_string());
+        self.changed.notify_one();
+    }
+
+    /// Whether `start` is the camera's current run: a superseded one must not touch the device.
+    fn is_current(&self, code: &str, start: u64) -> bool {
+        self.statuses.lock().expect("camera statuses").get(code).is_some_and(|(s, _)| *s == start)
+    }
+
     fn update(&self, code: &str, start: u64, change: impl FnOnce(&mut CameraStatus)) {
         if let Some((_, status)) = self.statuses.lock().expect("camera statuses").get_mut(code).filter(|(s, _)| *s == start) {
             change(status);
+        }
+    }
+}
+
+/// A source as it may be shown: a stream's user and password hidden.
+pub fn shown_source(source: &str) -> String {
+    match url::Url::parse(source.trim()) {
+        Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {
+            let _ = url.set_username("***");
+            let _ = url.set_password(None);
+            url.to_string()
+        }
+        _ => source.to_string(),
+    }
+}
+
+/// Hides the credentials in a device's video configuration, for every response that shows it.
+pub fn hide_credentials(device: &mut Device) {
+    if let Some(source) = device.attributes.get_mut(VIDEO_ATTRIBUTE).and_then(|video| video.get_mut("source")) {
+        if let Some(shown) = source.as_str().map(shown_source) {
+            *source = shown.into();
         }
     }
 }
@@ -105,10 +140,17 @@ pub fn check_config(value: serde_json::Value) -> Result<CameraConfig, ConfigErro
     Ok(config)
 }
 
-/// A camera being watched: its configuration as stored, and the flag that stops its thread.
+/// A camera being watched: what it was started with (configuration and the device's place), and
+/// the flag that stops its thread, raised when the watch is dropped (the supervisor ending too).
 struct Watch {
-    config: serde_json::Value,
+    key: serde_json::Value,
     stop: Arc<AtomicBool>,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Starts and stops camera threads as configurations come and go; runs until the runtime stops.
@@ -117,10 +159,10 @@ pub async fn supervise(state: AppState) {
     loop {
         match configured(&state).await {
             Ok(wanted) => {
+                let restarts = std::mem::take(&mut *state.cameras.restarts.lock().expect("camera restarts"));
                 watching.retain(|code, watch| {
-                    let keep = wanted.get(code).is_some_and(|(_, config)| *config == watch.config);
+                    let keep = !restarts.contains(code) && wanted.get(code).is_some_and(|(device, config)| watch_key(device, config) == watch.key);
                     if !keep {
-                        watch.stop.store(true, Ordering::Relaxed);
                         state.cameras.statuses.lock().expect("camera statuses").remove(code);
                     }
                     keep
@@ -130,8 +172,9 @@ pub async fn supervise(state: AppState) {
                         continue;
                     }
                     let stop = Arc::new(AtomicBool::new(false));
-                    start(&state, device, value.clone(), stop.clone());
-                    watching.insert(code, Watch { config: value, stop });
+                    let key = watch_key(&device, &value);
+                    start(&state, device, value, stop.clone());
+                    watching.insert(code, Watch { key, stop });
                 }
             }
             Err(error) => tracing::error!(%error, "reading the configured cameras failed; keeping the ones running"),
@@ -141,6 +184,11 @@ pub async fn supervise(state: AppState) {
             _ = state.cameras.changed.notified() => {}
         }
     }
+}
+
+/// What a running camera depends on: its configuration, and where its events go.
+fn watch_key(device: &Device, config: &serde_json::Value) -> serde_json::Value {
+    serde_json::json!([config, device.name, device.region_code, device.position])
 }
 
 /// Camera devices with a video configuration, in service.
@@ -175,7 +223,7 @@ enum Report {
 
 fn start(state: &AppState, device: Device, value: serde_json::Value, stop: Arc<AtomicBool>) {
     let now = state.now();
-    let source = value.get("source").and_then(|s| s.as_str()).unwrap_or("").to_string();
+    let source = shown_source(value.get("source").and_then(|s| s.as_str()).unwrap_or(""));
     let status = CameraStatus {
         code: device.code.clone(),
         state: "starting".into(),
@@ -220,7 +268,9 @@ fn watch(config: &CameraConfig, stop: &AtomicBool, reports: &mpsc::Sender<Report
     let (mut pass, mut analysed) = (0u64, 0u64);
     while !stop.load(Ordering::Relaxed) {
         let began = Instant::now();
-        let end = run(config, stop, reports, clock, &mut pass, &mut analysed);
+        // A panic in the analysis is one failed run, not a camera silently gone.
+        let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(config, stop, reports, clock, &mut pass, &mut analysed)));
+        let end = attempt.unwrap_or_else(|_| RunEnd::Failed("the analysis failed (a fault in Linli; see the log)".into()));
         let _ = reports.blocking_send(Report::Progress(analysed));
         match end {
             RunEnd::Stopped => return,
@@ -232,6 +282,7 @@ fn watch(config: &CameraConfig, stop: &AtomicBool, reports: &mpsc::Sender<Report
                 let _ = reports.blocking_send(Report::Invalid(error));
                 return;
             }
+            RunEnd::Failed(_) if stop.load(Ordering::Relaxed) => return,
             RunEnd::Failed(error) => {
                 if began.elapsed() >= HEALTHY_RUN {
                     wait = FIRST_RETRY;
@@ -265,11 +316,11 @@ fn run(
 ) -> RunEnd {
     let detections = match config.load_detections() {
         Ok(detections) => detections,
-        Err(error) => return RunEnd::Failed(error.to_string()),
+        Err(error) => return RunEnd::Invalid(error.to_string()),
     };
     let detector = match config.load_detector() {
         Ok(detector) => detector,
-        Err(error) => return RunEnd::Failed(error.to_string()),
+        Err(error) => return RunEnd::Invalid(error.to_string()),
     };
     let mut pipeline = match CameraPipeline::new(config.clone(), detections, detector) {
         Ok(pipeline) => pipeline,
@@ -279,20 +330,24 @@ fn run(
         Ok(video) => video,
         Err(error) => return RunEnd::Failed(error),
     };
-    if reports.blocking_send(Report::Online).is_err() {
-        return RunEnd::Stopped;
-    }
     let live = config.is_live();
     let mut opened_at = (Instant::now(), clock());
     let mut frames = 0u64;
     let mut last_progress = Instant::now();
-    // Alerts are named by the pass over a file and their time in it, so a restarted server
-    // replaying the same file raises nothing twice; live ones by their wall-clock time.
+    // Alerts are named by the configuration, the pass over a file and their time in it, so a
+    // restarted server replaying the same file with the same rules raises nothing twice; live
+    // ones by their wall-clock time.
+    let digest: String = serde_json::to_vec(config).map(|bytes| format!("{:x}", Sha256::digest(bytes))[..12].to_string()).unwrap_or_default();
     let send = |alerts: Vec<Alert>, pass: u64, opened_ms: i64| {
         for alert in alerts {
             let offset_ms = (alert.finding.t() * 1000.0).round() as i64;
             let at = opened_ms + offset_ms;
-            let key = if live { format!("{at}") } else { format!("{pass}-{offset_ms}") };
+            // Two objects a rule fires on at once are two events.
+            let tracks: String = match &alert.finding {
+                Finding::Scene(event) => event.tracks.iter().map(|t| format!("-{t}")).collect(),
+                Finding::Throw(_) => String::new(),
+            };
+            let key = if live { format!("{at}{tracks}") } else { format!("{digest}/{pass}-{offset_ms}{tracks}") };
             if reports.blocking_send(Report::Alert { alert: Box::new(alert), key, at }).is_err() {
                 return false;
             }
@@ -300,7 +355,7 @@ fn run(
         true
     };
     loop {
-        if stop.load(Ordering::Relaxed) {
+        if stop.load(Ordering::Relaxed) || reports.is_closed() {
             return RunEnd::Stopped;
         }
         let frame = match video.next_frame() {
@@ -343,8 +398,15 @@ fn run(
         }
         let alerts = match pipeline.push(&frame, video.format().fps) {
             Ok(alerts) => alerts,
+            // A stream may change resolution when its camera is reconfigured: start afresh.
+            Err(error) if live && error.field == "source" => return RunEnd::Failed(error.to_string()),
             Err(error) => return RunEnd::Invalid(error.to_string()),
         };
+        // Online once a frame has been analysed: a stream that answers and then sends nothing
+        // is still out.
+        if frames == 0 && reports.blocking_send(Report::Online).is_err() {
+            return RunEnd::Stopped;
+        }
         frames += 1;
         *analysed += 1;
         if !send(alerts, *pass, opened_at.1) {
@@ -376,7 +438,9 @@ async fn handle_reports(state: AppState, device: Device, start: u64, mut reports
                     s.retry_at = None;
                 });
                 outage_failures = 0;
-                set_device_status(&state, &code, DeviceStatus::Online, now).await;
+                if cameras.is_current(&code, start) {
+                    set_device_status(&state, &code, DeviceStatus::Online, now).await;
+                }
             }
             Report::Offline { error, retry_in } => {
                 cameras.update(&code, start, |s| {
@@ -389,6 +453,9 @@ async fn handle_reports(state: AppState, device: Device, start: u64, mut reports
                 // first retry fails too: a stream that drops and comes straight back is no outage.
                 // A camera registered offline that never came up is news as well.
                 outage_failures += 1;
+                if !cameras.is_current(&code, start) {
+                    continue;
+                }
                 if outage_failures == 1 {
                     set_device_status(&state, &code, DeviceStatus::Offline, now).await;
                 }

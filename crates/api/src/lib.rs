@@ -59,6 +59,8 @@ pub struct AppState {
     pub retention: Retention,
     /// The cameras the server watches itself, and what they are doing.
     pub cameras: Arc<cameras::Cameras>,
+    /// Whether this node runs the configured cameras (in a cluster, one node should).
+    pub watch_cameras: bool,
 }
 
 /// Days raw readings are kept before they become hourly roll-ups, and days roll-ups are kept.
@@ -87,6 +89,7 @@ impl AppState {
             broker: None,
             retention: Retention::default(),
             cameras: Arc::default(),
+            watch_cameras: true,
         }
     }
 

@@ -21,7 +21,9 @@ pub fn spawn(state: AppState) {
     tokio::spawn(sweep_loop(state.clone()));
     tokio::spawn(stream_loop(state.clone()));
     tokio::spawn(retention_loop(state.clone()));
-    tokio::spawn(crate::cameras::supervise(state.clone()));
+    if state.watch_cameras {
+        tokio::spawn(crate::cameras::supervise(state.clone()));
+    }
     tokio::spawn(webhook_loop(state));
 }
 

@@ -26,7 +26,11 @@ async fn start(store: SqlStore, dir: tempfile::TempDir) -> App {
     let devices =
         [("cam-1", "camera", "c1"), ("cam-2", "camera", "c1"), ("cam-3", "camera", "c1"), ("cam-4", "camera", "c1"), ("meter-1", "smart_meter", "c1")];
     common::place(&store, &regions, &["dept.police", "dept.fire"], &devices).await;
-    common::provision(&store, &[("admin", "admin", None, None), ("community", "community_worker", Some("c1"), None)]).await;
+    common::provision(
+        &store,
+        &[("admin", "admin", None, None), ("community", "community_worker", Some("c1"), None), ("resident", "resident", Some("c1"), None)],
+    )
+    .await;
     let mut state = AppState::new(Arc::new(store));
     state.media_dir = Arc::new(dir.path().join("media"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -142,6 +146,11 @@ async fn cameras_raise_events_with_evidence(app: App) {
     assert_eq!(app.put_video(&admin, "cam-9", lane_video.clone()).await.0, 404);
     let community = app.login("community").await;
     assert_eq!(app.put_video(&community, "cam-1", lane_video.clone()).await.0, 403);
+    // Nor through the device's attributes, which name what the server opens.
+    let patch = json!({"attributes": {"video": lane_video}});
+    let reply = app.client.patch(format!("{}/devices/cam-2", app.base)).bearer_auth(&community).json(&patch).send().await.unwrap();
+    assert_eq!(reply.status().as_u16(), 403);
+    assert_eq!(app.client.get(format!("{}/cameras", app.base)).bearer_auth(&app.login("resident").await).send().await.unwrap().status().as_u16(), 403);
 
     // The throws and the blocked lane, each with a snapshot and a clip.
     let events = app
@@ -187,7 +196,7 @@ async fn cameras_raise_events_with_evidence(app: App) {
 
     // A live camera whose stream drops every 30 frames: offline, and back at the next try.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("rtsp://127.0.0.1:{}/live", listener.local_addr().unwrap().port());
+    let url = format!("rtsp://viewer:s3cret@127.0.0.1:{}/live", listener.local_addr().unwrap().port());
     let options = ServeOptions { realtime: false, drop_after_frames: Some(30), repeat: true };
     let streamed = throw_video.clone();
     std::thread::spawn(move || serve_mp4(listener, &streamed, options));
@@ -196,6 +205,11 @@ async fn cameras_raise_events_with_evidence(app: App) {
         app.until(&admin, "/cameras/cam-4", |view| view["status"]["failures"].as_u64() >= Some(2) && view["status"]["frames"].as_u64() >= Some(40)).await;
     assert!(live["status"]["error"].as_str().unwrap().contains("ended"), "{live}");
     app.until(&admin, "/cameras/cam-4", |view| view["status"]["state"] == "online").await;
+    // Its password is never shown back.
+    for path in ["/cameras", "/cameras/cam-4", "/devices/cam-4", "/devices?kind=camera"] {
+        let shown = app.get(&admin, path).await.to_string();
+        assert!(shown.contains("127.0.0.1") && !shown.contains("s3cret"), "{path}: {shown}");
+    }
 
     // Unwatched: gone from the list, the device kept.
     let reply = app.client.delete(format!("{}/cameras/cam-2/video", app.base)).bearer_auth(&admin).send().await.unwrap();

@@ -18,6 +18,21 @@ pub struct Config {
     pub mqtt: MqttSettings,
     pub nats: NatsSettings,
     pub telemetry: TelemetrySettings,
+    pub cameras: CameraSettings,
+}
+
+/// The cameras this node watches itself (see docs/VISION.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraSettings {
+    /// Whether this node runs the configured cameras; in a cluster, let one node do it.
+    pub watch: bool,
+}
+
+impl Default for CameraSettings {
+    fn default() -> Self {
+        CameraSettings { watch: true }
+    }
 }
 
 /// How long telemetry is kept.
@@ -122,6 +137,7 @@ impl Default for Config {
             mqtt: MqttSettings::default(),
             nats: NatsSettings::default(),
             telemetry: TelemetrySettings::default(),
+            cameras: CameraSettings::default(),
         }
     }
 }

@@ -231,6 +231,7 @@ async fn serve(config: &Config, store: Arc<SqlStore>) -> anyhow::Result<()> {
     state.session_ttl_ms = i64::from(config.auth.session_ttl_hours) * 3_600_000;
     state.media_dir = Arc::new(media);
     state.retention = linli_api::Retention { raw_days: config.telemetry.raw_retention_days, hourly_days: config.telemetry.hourly_retention_days };
+    state.watch_cameras = config.cameras.watch;
     if let Some(mqtt) = config.mqtt_config() {
         let control = linli_bus::control::MqttControl::start(&mqtt, config.mqtt.provisioning).context("mqtt.url")?;
         if config.mqtt.provisioning {

@@ -80,7 +80,9 @@ fn config_error(field: impl Into<String>, message: impl Into<String>) -> ConfigE
 impl CameraConfig {
     /// Reads and checks a configuration (everything but what needs the video's first frame).
     pub fn from_json(value: serde_json::Value) -> Result<Self, ConfigError> {
-        let config: CameraConfig = serde_json::from_value(value).map_err(|e| config_error("video", e.to_string()))?;
+        let mut config: CameraConfig = serde_json::from_value(value).map_err(|e| config_error("video", e.to_string()))?;
+        config.source = config.source.trim().to_string();
+        config.detections = config.detections.map(|d| d.trim().to_string()).filter(|d| !d.is_empty());
         config.validate()?;
         Ok(config)
     }
@@ -176,8 +178,10 @@ struct Pending {
     clip_to: f64,
 }
 
-/// Clip frames are scaled down to at most this wide: a camera's history stays a few tens of MB.
-const CLIP_MAX_WIDTH: usize = 640;
+/// Clip frames are scaled down to at most this wide, and at most this many are kept: a camera's
+/// history stays under about 60 MB (480×270 frames, 25 fps, 18 s).
+const CLIP_MAX_WIDTH: usize = 480;
+const HISTORY_MAX_FRAMES: usize = 450;
 const CLIP_BITRATE_BPS: u32 = 1_000_000;
 /// How long a throw may take to be reported after it began (the fall, and the detector's hold).
 const THROW_REPORT_LAG_S: f64 = 6.0;
@@ -193,6 +197,10 @@ pub struct CameraPipeline {
     frames_seen: u64,
     /// Recent frames, scaled for clips, oldest first.
     history: VecDeque<Frame>,
+    /// The last frame at full size, for snapshots of what is released at the end.
+    last_frame: Option<Frame>,
+    /// The size of the first frame: every frame must have it.
+    frame_size: Option<(usize, usize)>,
     pending: Vec<Pending>,
     fps: f64,
 }
@@ -212,6 +220,8 @@ impl CameraPipeline {
             detector,
             frames_seen: 0,
             history: VecDeque::new(),
+            last_frame: None,
+            frame_size: None,
             pending: Vec::new(),
             fps: 25.0,
         })
@@ -228,11 +238,16 @@ impl CameraPipeline {
                 self.throw = Some(ThrowDetector::new(calib.clone(), frame.width, frame.height).map_err(|e| config_error("throw", e.to_string()))?);
             }
         }
-        if let Some(first) = self.history.front() {
-            let (w, h) = clip_size(frame.width, frame.height);
-            if (first.width, first.height) != (w, h) {
-                return Err(config_error("source", format!("the frame size changed to {}×{}", frame.width, frame.height)));
+        match self.frame_size {
+            Some(size) if size != (frame.width, frame.height) => {
+                return Err(config_error("source", format!("the frame size changed from {}×{} to {}×{}", size.0, size.1, frame.width, frame.height)));
             }
+            Some(_) => {}
+            None => self.frame_size = Some((frame.width, frame.height)),
+        }
+        // Time going back (a stream restarting its clock): what is kept no longer lines up.
+        if self.history.back().is_some_and(|last| frame.t < last.t) {
+            self.history.clear();
         }
         let mut findings: Vec<Finding> = Vec::new();
         if let Some(detector) = &mut self.throw {
@@ -252,29 +267,34 @@ impl CameraPipeline {
         self.frames_seen += 1;
         self.history.push_back(scale_for_clip(frame));
         let keep = self.config.clip_before_s + self.config.clip_after_s + THROW_REPORT_LAG_S;
-        while self.history.front().is_some_and(|f| frame.t - f.t > keep) {
+        while self.history.front().is_some_and(|f| frame.t - f.t > keep) || self.history.len() > HISTORY_MAX_FRAMES {
             self.history.pop_front();
         }
         for finding in findings {
-            let snapshot_jpeg = snapshot(frame, &finding, self.config.throw.as_ref());
-            let (clip_from, clip_to) = match &finding {
-                Finding::Throw(event) => (event.t_start - self.config.clip_before_s.min(1.5), event.t_end + self.config.clip_after_s),
-                Finding::Scene(event) => (event.t - self.config.clip_before_s, event.t + self.config.clip_after_s),
-            };
-            self.pending.push(Pending { finding, snapshot_jpeg, clip_from, clip_to });
+            self.hold(finding, frame);
         }
+        self.last_frame = Some(frame.clone());
         Ok(self.release(frame.t))
+    }
+
+    /// Keeps a finding, with its snapshot on `frame`, until the frames its clip needs are in.
+    fn hold(&mut self, finding: Finding, frame: &Frame) {
+        let snapshot_jpeg = snapshot(frame, &finding, self.config.throw.as_ref());
+        // A throw's clip starts shortly before the fall (the seconds before show nothing of it)
+        // and runs on past its last sighting.
+        let (clip_from, clip_to) = match &finding {
+            Finding::Throw(event) => (event.t_start - self.config.clip_before_s.min(1.5), event.t_end + self.config.clip_after_s),
+            Finding::Scene(event) => (event.t - self.config.clip_before_s, event.t + self.config.clip_after_s),
+        };
+        self.pending.push(Pending { finding, snapshot_jpeg, clip_from, clip_to });
     }
 
     /// The video ended: what is pending is released with the clip it has.
     pub fn finish(&mut self) -> Vec<Alert> {
-        if let Some(detector) = &mut self.throw {
-            let last = self.history.back().cloned();
-            for event in detector.finish() {
-                let finding = Finding::Throw(event);
-                let snapshot_jpeg = last.as_ref().map(|f| snapshot(f, &finding, self.config.throw.as_ref())).unwrap_or_default();
-                let (from, to) = (finding.t() - 1.5, finding.t() + 10.0);
-                self.pending.push(Pending { finding, snapshot_jpeg, clip_from: from, clip_to: to });
+        let events = self.throw.as_mut().map(ThrowDetector::finish).unwrap_or_default();
+        if let Some(last) = self.last_frame.take() {
+            for event in events {
+                self.hold(Finding::Throw(event), &last);
             }
         }
         self.release(f64::INFINITY)
@@ -285,6 +305,7 @@ impl CameraPipeline {
         let alerts = self.finish();
         self.throw = None;
         self.history.clear();
+        self.frame_size = None;
         self.next_detection = 0;
         self.frames_seen = 0;
         if let Some(scene) = &self.config.scene {

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::cameras::{check_config, CameraStatus, VIDEO_ATTRIBUTE};
+use crate::cameras::{check_config, hide_credentials, CameraStatus, VIDEO_ATTRIBUTE};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Actor, ApiJson, ApiPath};
 use crate::AppState;
@@ -33,9 +33,15 @@ pub struct CameraView {
 #[utoipa::path(get, path = "/cameras", tag = "cameras",
     responses((status = 200, body = Vec<CameraStatus>), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list_cameras(State(state): State<AppState>, actor: Actor) -> ApiResult<axum::Json<Vec<CameraStatus>>> {
+    actor.require(Role::edits_registry, "see the cameras' state")?;
     let mut visible = Vec::new();
     for status in state.cameras.statuses() {
-        if actor.scope.root_code().is_none() || state.store.get_device(&actor.scope, &status.code).await.is_ok() {
+        let in_scope = match state.store.get_device(&actor.scope, &status.code).await {
+            Ok(_) => true,
+            Err(linli_store::StoreError::NotFound { .. } | linli_store::StoreError::OutOfScope { .. }) => false,
+            Err(error) => return Err(error.into()),
+        };
+        if in_scope {
             visible.push(status);
         }
     }
@@ -46,16 +52,20 @@ pub async fn list_cameras(State(state): State<AppState>, actor: Actor) -> ApiRes
 #[utoipa::path(get, path = "/cameras/{code}", tag = "cameras", params(("code" = String, Path)),
     responses((status = 200, body = CameraView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get_camera(State(state): State<AppState>, actor: Actor, ApiPath(code): ApiPath<String>) -> ApiResult<axum::Json<CameraView>> {
+    actor.require(Role::edits_registry, "see the cameras' state")?;
     let device = camera(&state, &actor.scope, &code).await?;
     Ok(axum::Json(view(&state, device)))
 }
 
 /// Sets what a camera watches, and starts (or restarts) watching it. The body:
-/// `{"source": "/videos/gate.mp4" | "rtsp://…", "realtime": true, "repeat": false,
-///   "throw": CALIB.json, "scene": {"rules": [...], "filters": {...}}, "detections": "file.jsonl",
-///   "clip_before_s": 3, "clip_after_s": 2}`; give `throw`, `scene` (with `detections`), or both.
-/// Scene rules are those of `linli vision scene`, with an optional `alarm_type` each
-/// (`illegal_parking`, `fire_lane_blocked`, `intrusion`, `crowd`).
+/// `{"source": "/videos/gate.mp4" | "rtsp://user:password@host/path", "realtime": true, "repeat": false,
+///   "throw": CALIB.json, "scene": {"rules": [...], "filters": {...}},
+///   "detections": "file.jsonl" | "detector": {"model", "input_size", "classes", ...},
+///   "clip_before_s": 3, "clip_after_s": 2}`; give `throw`, `scene` (with `detections` or a
+/// `detector`), or both. Scene rules are those of `linli vision scene`, with an optional
+/// `alarm_type` each (`illegal_parking`, `fire_lane_blocked`, `intrusion`, `crowd`). A device in
+/// maintenance or decommissioned keeps its configuration but is not watched. A stream's
+/// credentials are never shown back.
 #[utoipa::path(put, path = "/cameras/{code}/video", tag = "cameras", params(("code" = String, Path)), request_body = Object,
     responses((status = 200, body = CameraView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -73,7 +83,7 @@ pub async fn put_video(
     attributes.insert(VIDEO_ATTRIBUTE.into(), serde_json::to_value(&config).map_err(|_| ApiError::internal())?);
     let patch = DevicePatch { attributes: Some(attributes), ..Default::default() };
     let device = state.store.update_device(&actor.scope, &code, &patch).await?;
-    state.cameras.reload();
+    state.cameras.restart(&code);
     Ok(axum::Json(view(&state, device)))
 }
 
@@ -102,7 +112,8 @@ async fn camera(state: &AppState, scope: &Jurisdiction, code: &str) -> ApiResult
     Ok(device)
 }
 
-fn view(state: &AppState, device: Device) -> CameraView {
+fn view(state: &AppState, mut device: Device) -> CameraView {
+    hide_credentials(&mut device);
     let status = state.cameras.status(&device.code);
     let video = device.attributes.get(VIDEO_ATTRIBUTE).cloned();
     CameraView { device, video, status }

@@ -10,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{code_param, double_option, search_param, spatial};
+use crate::cameras::{hide_credentials, VIDEO_ATTRIBUTE};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{page_request, Actor, ApiJson, ApiPath, ApiQuery};
 use crate::AppState;
@@ -53,7 +54,8 @@ pub async fn list_devices(State(state): State<AppState>, actor: Actor, ApiQuery(
         q: search_param(query.q.as_deref())?,
         spatial: spatial(query.bbox.as_deref(), query.near.as_deref(), query.radius)?,
     };
-    let page = state.store.list_devices(&actor.scope, &filter, &page_request(query.limit, query.cursor.as_deref())?).await?;
+    let mut page = state.store.list_devices(&actor.scope, &filter, &page_request(query.limit, query.cursor.as_deref())?).await?;
+    page.items.iter_mut().for_each(hide_credentials);
     Ok(axum::Json(page))
 }
 
@@ -80,6 +82,7 @@ pub struct DeviceBody {
     responses((status = 201, body = Device), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create_device(State(state): State<AppState>, actor: Actor, ApiJson(body): ApiJson<DeviceBody>) -> ApiResult<(StatusCode, axum::Json<Device>)> {
     actor.require(Role::edits_registry, "change the registry")?;
+    check_video_attribute(&actor, &body.attributes)?;
     let new = NewDevice::parse(DeviceInput {
         code: Some(&body.code),
         name: Some(&body.name),
@@ -91,14 +94,18 @@ pub async fn create_device(State(state): State<AppState>, actor: Actor, ApiJson(
         status: body.status.as_deref(),
         attributes: body.attributes,
     })?;
-    Ok((StatusCode::CREATED, axum::Json(state.store.create_device(&actor.scope, &new).await?)))
+    let mut device = state.store.create_device(&actor.scope, &new).await?;
+    hide_credentials(&mut device);
+    Ok((StatusCode::CREATED, axum::Json(device)))
 }
 
 /// One device.
 #[utoipa::path(get, path = "/devices/{code}", tag = "devices", params(("code" = String, Path)),
     responses((status = 200, body = Device), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get_device(State(state): State<AppState>, actor: Actor, ApiPath(code): ApiPath<String>) -> ApiResult<axum::Json<Device>> {
-    Ok(axum::Json(state.store.get_device(&actor.scope, &code).await?))
+    let mut device = state.store.get_device(&actor.scope, &code).await?;
+    hide_credentials(&mut device);
+    Ok(axum::Json(device))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -126,6 +133,13 @@ pub async fn update_device(
     ApiJson(body): ApiJson<DevicePatchBody>,
 ) -> ApiResult<axum::Json<Device>> {
     actor.require(Role::edits_registry, "change the registry")?;
+    let current = state.store.get_device(&actor.scope, &code).await?;
+    if let Some(attributes) = &body.attributes {
+        // The video configuration goes through /cameras/{code}/video; a patch keeps it as it is.
+        if attributes.get(VIDEO_ATTRIBUTE) != current.attributes.get(VIDEO_ATTRIBUTE) {
+            check_video_attribute(&actor, attributes)?;
+        }
+    }
     let mut errors = linli_domain::Invalid::default();
     let patch = DevicePatch {
         name: body.name.as_deref().and_then(|n| errors.check(linli_domain::text::parse_name("name", n))),
@@ -137,7 +151,20 @@ pub async fn update_device(
         attributes: body.attributes,
     };
     errors.into_result()?;
-    Ok(axum::Json(state.store.update_device(&actor.scope, &code, &patch).await?))
+    let mut device = state.store.update_device(&actor.scope, &code, &patch).await?;
+    if device.attributes.get(VIDEO_ATTRIBUTE) != current.attributes.get(VIDEO_ATTRIBUTE) {
+        state.cameras.restart(&code);
+    }
+    hide_credentials(&mut device);
+    Ok(axum::Json(device))
+}
+
+/// Only those who may configure cameras may set what the server watches (it opens the source).
+fn check_video_attribute(actor: &Actor, attributes: &Attributes) -> ApiResult<()> {
+    if attributes.contains_key(VIDEO_ATTRIBUTE) && !Role::configures_analytics(actor.role()) {
+        return Err(crate::error::ApiError::forbidden(format!("the {} role may not set attributes.video; see PUT /cameras/{{code}}/video", actor.role())));
+    }
+    Ok(())
 }
 
 /// Removes a device.

@@ -99,6 +99,9 @@ impl DetectorConfig {
         if self.every_nth_frame == 0 {
             return Err(config_error("every_nth_frame", "must be at least 1"));
         }
+        if self.backend == Backend::Ort && !cfg!(feature = "ort") {
+            return Err(config_error("backend", "this build has no ONNX Runtime backend (build with the `ort` feature)"));
+        }
         Ok(())
     }
 }
@@ -176,14 +179,16 @@ fn layout(shape: &[usize], classes: usize) -> Result<(Layout, usize), DetectorEr
     let dims: Vec<usize> = shape.iter().copied().skip_while(|&d| d == 1).collect();
     let fits = |what: String| DetectorError::Run(format!("the output {shape:?} is not a YOLO output for {classes} classes: {what}"));
     let [a, b] = dims[..] else { return Err(fits("expected [1, 4+C, N] or [1, N, 5+C]".into())) };
-    Ok(if a == 4 + classes {
+    // Candidates outnumber attributes in every YOLO head (thousands against tens): the shorter
+    // side holds the attributes, which tells the layouts apart without guessing.
+    Ok(if a < b && a == 4 + classes {
         (Layout::AttributesByCandidates, b)
-    } else if b == 4 + classes {
+    } else if b < a && b == 4 + classes {
         (Layout::CandidatesByAttributes, a)
-    } else if b == 5 + classes {
+    } else if b < a && b == 5 + classes {
         (Layout::CandidatesWithObjectness, a)
     } else {
-        return Err(fits("no side is 4+C or 5+C; check `classes`".into()));
+        return Err(fits("its shorter side is neither 4+C nor 5+C; check `classes`".into()));
     })
 }
 
@@ -370,7 +375,10 @@ mod tests {
             21.0, 20.0, 10.0, 10.0, 0.8, 0.1, 0.9, // a car in the same place: another class, kept
             50.0, 50.0, 10.0, 10.0, 0.2, 0.9, 0.9, // unsure anything is there
         ];
-        let found = decode(&rows, &[1, 4, 7], &config(&["person", "car"]), same_place, &frame).unwrap();
+        let mut padded = rows.to_vec();
+        // Four more candidates under the threshold: candidates outnumber attributes.
+        padded.extend([0.0; 28]);
+        let found = decode(&padded, &[1, 8, 7], &config(&["person", "car"]), same_place, &frame).unwrap();
         let classes: Vec<&str> = found.iter().map(|d| d.class.as_str()).collect();
         assert_eq!(classes, ["person", "car"]);
         assert_eq!(found[0].bbox, [15.0, 15.0, 25.0, 25.0]);

@@ -77,7 +77,12 @@ impl VideoSource for RtspReader {
     }
 
     fn next_frame(&mut self) -> Result<Option<Frame>> {
+        let asked = Instant::now();
         loop {
+            // Pictures that never decode are as bad as none arriving.
+            if asked.elapsed() > READ_TIMEOUT {
+                return Err(stream_error("the stream", "no picture could be decoded for 10 s"));
+            }
             let Some(stream) = self.stream.as_mut() else { return Ok(None) };
             let next = self.runtime.block_on(async { tokio::time::timeout(READ_TIMEOUT, stream.next()).await });
             let item = match next {
