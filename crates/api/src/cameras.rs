@@ -32,7 +32,8 @@ const FIRST_RETRY: Duration = Duration::from_secs(1);
 const LAST_RETRY: Duration = Duration::from_secs(60);
 /// A run this long resets the wait before the next try to the first one.
 const HEALTHY_RUN: Duration = Duration::from_secs(30);
-/// How often a running camera's frame count (and the device's last-seen time) is brought up to date.
+/// How often a running camera's frame count is brought up to date (the device's last-seen time
+/// only every `LAST_SEEN_STEP_MS`).
 const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 
 /// What the watched cameras are doing, shared by the supervisor and the API.
@@ -428,6 +429,7 @@ async fn handle_reports(state: AppState, device: Device, start: u64, mut reports
     let code = device.code.clone();
     let cameras = state.cameras.clone();
     let mut outage_failures = 0u32;
+    let mut seen_written = i64::MIN / 2;
     while let Some(report) = reports.recv().await {
         let now = state.now();
         match report {
@@ -473,9 +475,13 @@ async fn handle_reports(state: AppState, device: Device, start: u64, mut reports
             }
             Report::Progress(frames) => {
                 cameras.update(&code, start, |s| s.frames = frames);
-                let patch = DevicePatch { last_seen_at: Some(now), ..Default::default() };
-                if let Err(error) = state.store.update_device(&Jurisdiction::everywhere(), &code, &patch).await {
-                    tracing::warn!(camera = %code, %error, "recording the camera's last-seen time failed");
+                // The last-seen time is written as seldom as for any device.
+                if now - seen_written >= crate::sensing::LAST_SEEN_STEP_MS {
+                    seen_written = now;
+                    let patch = DevicePatch { last_seen_at: Some(now), ..Default::default() };
+                    if let Err(error) = state.store.update_device(&Jurisdiction::everywhere(), &code, &patch).await {
+                        tracing::warn!(camera = %code, %error, "recording the camera's last-seen time failed");
+                    }
                 }
             }
             Report::Alert { alert, key, at } => {

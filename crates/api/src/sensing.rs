@@ -29,7 +29,7 @@ const RULES_TTL_MS: i64 = 5_000;
 const DEVICES_TTL_MS: i64 = 60_000;
 /// A device's last-seen time is written when it moved on by this much (or the device was not
 /// online): a device reporting every second costs one registry write every 10 s, not one a batch.
-const LAST_SEEN_STEP_MS: i64 = 10_000;
+pub(crate) const LAST_SEEN_STEP_MS: i64 = 10_000;
 /// Payloads kept in a dead letter are cut here.
 const DEAD_LETTER_BYTES: usize = 64 * 1024;
 

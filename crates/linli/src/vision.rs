@@ -251,7 +251,7 @@ fn detect(video: &Path, config: &DetectorConfig) -> anyhow::Result<()> {
     let (mut frames, mut analysed, mut busy) = (0u64, 0u64, std::time::Duration::ZERO);
     while let Some(frame) = source.next_frame().with_context(|| format!("video {}", video.display()))? {
         frames += 1;
-        if !(frames - 1).is_multiple_of(u64::from(config.every_nth_frame)) {
+        if !config.runs_on(frames - 1) {
             continue;
         }
         let began = std::time::Instant::now();

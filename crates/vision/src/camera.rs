@@ -258,8 +258,8 @@ impl CameraPipeline {
                 findings.extend(scene.process(detected.t, &detected.detections).into_iter().map(Finding::Scene));
                 self.next_detection += 1;
             }
-            let every = self.config.detector.as_ref().map_or(1, |d| u64::from(d.every_nth_frame));
-            if let Some(detector) = self.detector.as_mut().filter(|_| self.frames_seen.is_multiple_of(every)) {
+            let due = self.config.detector.as_ref().is_none_or(|d| d.runs_on(self.frames_seen));
+            if let Some(detector) = self.detector.as_mut().filter(|_| due) {
                 let detected = detector.detect(frame).map_err(|e| config_error("detector", e.to_string()))?;
                 findings.extend(scene.process(frame.t, &detected).into_iter().map(Finding::Scene));
             }

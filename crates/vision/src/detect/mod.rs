@@ -106,6 +106,13 @@ impl DetectorConfig {
     }
 }
 
+impl DetectorConfig {
+    /// Whether the model runs on the frame numbered `index` (from 0), given `every_nth_frame`.
+    pub fn runs_on(&self, index: u64) -> bool {
+        index.is_multiple_of(u64::from(self.every_nth_frame.max(1)))
+    }
+}
+
 /// Finds objects in frames.
 pub trait Detector: Send {
     fn detect(&mut self, frame: &Frame) -> Result<Vec<Detection>, DetectorError>;
@@ -115,6 +122,9 @@ pub trait Detector: Send {
 pub fn load(config: &DetectorConfig) -> Result<Box<dyn Detector>, DetectorError> {
     config.validate()?;
     let path = Path::new(config.model.trim());
+    if !path.is_file() {
+        return Err(DetectorError::Load { path: path.display().to_string(), message: "no such file".into() });
+    }
     match config.backend {
         Backend::Tract => Ok(Box::new(tract_backend::TractDetector::load(config, path)?)),
         #[cfg(feature = "ort")]
@@ -253,9 +263,6 @@ mod tract_backend {
     impl TractDetector {
         pub fn load(config: &DetectorConfig, path: &Path) -> Result<Self, DetectorError> {
             let load_error = |e: TractError| DetectorError::Load { path: path.display().to_string(), message: format!("{e:#}") };
-            if !path.is_file() {
-                return Err(DetectorError::Load { path: path.display().to_string(), message: "no such file".into() });
-            }
             let [w, h] = config.input_size;
             // The model's own shapes may name symbols (a dynamic batch, height, width): they are
             // left out, and inferred from the configured input instead.
@@ -316,9 +323,6 @@ mod ort_backend {
     impl OrtDetector {
         pub fn load(config: &DetectorConfig, path: &Path) -> Result<Self, DetectorError> {
             let load_error = |message: String| DetectorError::Load { path: path.display().to_string(), message };
-            if !path.is_file() {
-                return Err(load_error("no such file".into()));
-            }
             // One thread, as tract: a camera is given a core, and figures compare per core.
             let session = Session::builder(environment()?)
                 .map_err(|e| load_error(e.to_string()))?

@@ -170,6 +170,17 @@ fn container_error(error: mp4::Error) -> VideoError {
 /// Rewrites length-prefixed NAL units as start-code-prefixed ones into `out`.
 fn avcc_to_annex_b(sample: &[u8], length_size: usize, out: &mut Vec<u8>) -> std::result::Result<(), String> {
     out.clear();
+    for nal in split_avcc(sample, length_size)? {
+        out.extend_from_slice(&START_CODE);
+        out.extend_from_slice(nal);
+    }
+    Ok(())
+}
+
+/// The NAL units of a sample whose units are each prefixed by a big-endian length of
+/// `length_size` bytes (AVCC, as MP4 keeps them).
+pub(super) fn split_avcc(sample: &[u8], length_size: usize) -> std::result::Result<Vec<&[u8]>, String> {
+    let mut nals = Vec::new();
     let mut rest = sample;
     while !rest.is_empty() {
         if rest.len() < length_size {
@@ -180,11 +191,10 @@ fn avcc_to_annex_b(sample: &[u8], length_size: usize, out: &mut Vec<u8>) -> std:
         if length > rest.len() {
             return Err(format!("a NAL unit of {length} bytes overruns the sample"));
         }
-        out.extend_from_slice(&START_CODE);
-        out.extend_from_slice(&rest[..length]);
+        nals.push(&rest[..length]);
         rest = &rest[length..];
     }
-    Ok(())
+    Ok(nals)
 }
 
 /// Encodes luma frames (neutral chroma) as H.264 with OpenH264 and writes them into an MP4 file

@@ -163,14 +163,8 @@ impl Mp4Track {
         let mut samples = Vec::with_capacity(count as usize);
         for n in 1..=count {
             let sample = reader.read_sample(id, n).map_err(|e| invalid(e.to_string()))?.ok_or_else(|| invalid(format!("sample {n} is missing")))?;
-            let mut nals = Vec::new();
-            let mut rest: &[u8] = &sample.bytes;
-            while rest.len() >= 4 {
-                let length = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-                let end = (4 + length).min(rest.len());
-                nals.push(rest[4..end].to_vec());
-                rest = &rest[end..];
-            }
+            // Four-byte lengths, as Mp4Writer (and nearly every muxer) writes them.
+            let nals = super::mp4::split_avcc(&sample.bytes, 4).map_err(|why| invalid(format!("sample {n}: {why}")))?.into_iter().map(<[u8]>::to_vec).collect();
             let ticks = ((sample.start_time as f64 + f64::from(sample.rendering_offset)) / timescale * 90_000.0) as u32;
             samples.push((ticks, nals));
         }
